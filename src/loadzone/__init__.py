@@ -1,0 +1,73 @@
+"""LoadZone: book, renew and release VMs from a shared pool."""
+
+from __future__ import annotations
+
+import logging
+
+from apiflask import APIFlask
+
+from . import api, events, mailer, security, storage
+from .bookings import Rules
+from .config import Settings, load_settings
+from .extensions import db, limiter
+
+__all__ = ["create_app"]
+
+
+def _configure(app: APIFlask, settings: Settings) -> None:
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=storage.engine_options(settings.database_url),
+        VALIDATION_ERROR_STATUS_CODE=400,
+        RATELIMIT_ENABLED=settings.rate_limit,
+        RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_KEY_PREFIX="loadzone",
+        INFO={"description": "Book, renew and release VMs from a shared pool."},
+        SECURITY_SCHEMES={
+            "cookie": {"type": "apiKey", "in": "cookie", "name": "loadzone_session"},
+            "token": {"type": "http", "scheme": "bearer"},
+        },
+    )
+    app.extensions["loadzone.settings"] = settings
+    app.extensions["loadzone.rules"] = Rules(
+        max_hours=settings.max_hours,
+        max_active_bookings=settings.max_active_bookings,
+        warning_minutes=settings.warning_minutes,
+    )
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> APIFlask:
+    """Build the app: configuration, storage, API and pages. Nothing runs in the background."""
+    settings = settings or load_settings()
+    app = APIFlask(
+        __name__,
+        title="LoadZone",
+        version="1.0",
+        spec_path="/api/openapi.json",
+        docs_path=None,
+        instance_path=str(settings.instance_path),
+    )
+    _configure(app, settings)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    db.init_app(app)
+    with app.app_context():
+        storage.configure_engine(db.engine)
+    events.init_app(app)
+    limiter.init_app(app)
+    mailer.init_app(app, settings)
+    security.init_app(app, settings)
+    api.init_app(app)
+
+    @app.get("/healthz")
+    @app.doc(hide=True)
+    def healthz():
+        storage.ping()
+        return {"status": "ok"}
+
+    if migrate:
+        storage.upgrade(app)
+    return app

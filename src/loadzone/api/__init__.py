@@ -1,0 +1,47 @@
+"""The JSON API under /api: one blueprint per resource, one guard, one error shape."""
+
+from __future__ import annotations
+
+from apiflask import APIFlask
+from flask import current_app
+
+from .. import auth
+from ..bookings import Rules
+from ..errors import Invalid
+from ..permissions import Actor
+from ..timeutil import utcnow
+
+
+def rules() -> Rules:
+    return current_app.extensions["loadzone.rules"]
+
+
+def actor() -> Actor:
+    return auth.require_actor()
+
+
+def now():
+    return utcnow()
+
+
+def parse_cursor(cursor: str | None) -> int | None:
+    """Cursors are the id of the last item given; opaque to clients."""
+    if cursor in (None, ""):
+        return None
+    if not cursor.isdigit() or len(cursor) > 19:
+        raise Invalid("The cursor is not one this API gave out.", "invalid_cursor")
+    return int(cursor)
+
+
+def page(items: list[dict], next_id: int | None, **extra) -> dict:
+    return {"items": items, "next_cursor": None if next_id is None else str(next_id), **extra}
+
+
+def init_app(app: APIFlask) -> None:
+    from . import docs, errors, groups, guard, history, me, session, vms
+
+    errors.init_app(app)
+    guard.init_app(app)
+    for module in (session, me, vms, groups, history, docs):
+        app.register_blueprint(module.bp)
+    app.register_blueprint(session.verify_bp)

@@ -1,0 +1,96 @@
+"""The one JSON error shape, produced here for every failure under /api."""
+
+from __future__ import annotations
+
+import logging
+
+from apiflask import APIFlask, HTTPError
+from flask import jsonify
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from ..errors import DomainError
+
+log = logging.getLogger(__name__)
+
+CODES = {
+    400: "invalid_input",
+    401: "not_signed_in",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def error_response(status: int, message: str, code: str | None = None, headers=None):
+    body = {"error": {"code": code or CODES.get(status, "error"), "message": message}}
+    response = jsonify(body)
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _flatten(detail, prefix: str = "") -> list[str]:
+    """marshmallow's nested messages as 'field: problem' lines."""
+    if isinstance(detail, dict):
+        lines = []
+        for key, value in detail.items():
+            name = "" if key in ("json", "query", "_schema") else str(key)
+            joined = f"{prefix}.{name}" if prefix and name else (name or prefix)
+            lines += _flatten(value, joined)
+        return lines
+    if isinstance(detail, list):
+        return [line for item in detail for line in _flatten(item, prefix)]
+    return [f"{prefix}: {detail}" if prefix else str(detail)]
+
+
+def _from_http_error(error: HTTPError):
+    extra = error.extra_data or {}
+    message = error.message or ""
+    if error.detail:
+        message = "; ".join(_flatten(error.detail)) or message
+    return error_response(error.status_code, message, extra.get("code"), error.headers)
+
+
+def init_app(app: APIFlask) -> None:
+    app.error_processor(_from_http_error)
+
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError):
+        return error_response(error.status, error.message, error.code)
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(error):
+        log.warning("integrity error: %s", error.orig)
+        return error_response(409, "That conflicts with the current state; reload and retry.")
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(DBAPIError)
+    def _database_down(error):
+        log.error("database error: %s", error.__class__.__name__, exc_info=error)
+        return error_response(
+            503,
+            "The database is not answering; try again shortly.",
+            "database_unavailable",
+            {"Retry-After": "5"},
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        headers = {}
+        if error.code == 429:
+            retry = getattr(error, "retry_after", None)
+            headers["Retry-After"] = str(retry or 60)
+        return error_response(error.code or 500, error.description or error.name, headers=headers)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("unexpected error")
+        return error_response(500, "Something went wrong on our side; it has been logged.")

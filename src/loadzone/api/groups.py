@@ -1,0 +1,60 @@
+"""Groups of VMs."""
+
+from __future__ import annotations
+
+from apiflask import APIBlueprint
+
+from .. import inventory
+from ..serialize import group_dict
+from ..storage import transaction
+from . import actor, now
+from .schemas import Empty, GroupIn, GroupOut, GroupPatch
+
+bp = APIBlueprint("groups", __name__, url_prefix="/api/groups", tag="Groups")
+
+
+@bp.get("")
+@bp.output(GroupOut(many=True))
+def list_groups():
+    """Every group with its VM ids."""
+    actor()
+    return inventory.list_groups()
+
+
+@bp.post("")
+@bp.input(GroupIn, arg_name="body")
+@bp.output(GroupOut, status_code=201)
+def create_group(body):
+    """Create a group, optionally moving VMs into it."""
+    with transaction():
+        group = inventory.create_group(actor(), now(), body["name"], body.get("vm_ids"))
+        data = group_dict(group)
+    return data, 201
+
+
+@bp.get("/<int:group_id>")
+@bp.output(GroupOut)
+def get_group(group_id: int):
+    """One group."""
+    actor()
+    return group_dict(inventory.get_group(group_id))
+
+
+@bp.patch("/<int:group_id>")
+@bp.input(GroupPatch, arg_name="body")
+@bp.output(GroupOut)
+def edit_group(group_id: int, body):
+    """Rename a group and/or set exactly which VMs it holds."""
+    with transaction():
+        group = inventory.edit_group(actor(), group_id, body.get("name"), body.get("vm_ids"))
+        data = group_dict(group)
+    return data
+
+
+@bp.delete("/<int:group_id>")
+@bp.output(Empty)
+def delete_group(group_id: int):
+    """Delete a group; its VMs become ungrouped."""
+    with transaction():
+        inventory.delete_group(actor(), group_id)
+    return {}

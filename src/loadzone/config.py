@@ -1,0 +1,127 @@
+"""Settings from LOADZONE_* environment variables (and a .env file), with defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+PREFIX = "LOADZONE_"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(PREFIX + name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip()
+
+
+def _int(name: str, default: int, minimum: int = 0) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{PREFIX}{name} must be an integer, got {raw!r}") from exc
+    if value < minimum:
+        raise SystemExit(f"{PREFIX}{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _list(name: str) -> tuple[str, ...]:
+    raw = _env(name, "") or ""
+    return tuple(sorted({part.strip().lower() for part in raw.split(",") if part.strip()}))
+
+
+def database_url(raw: str | None, instance: Path) -> str:
+    """Turn a pasted URL into one SQLAlchemy understands; default to SQLite in the instance."""
+    if not raw:
+        return f"sqlite:///{instance / 'loadzone.db'}"
+    for plain in ("postgresql://", "postgres://"):
+        if raw.startswith(plain):
+            return "postgresql+psycopg://" + raw[len(plain) :]
+    return raw
+
+
+def _secret_key(instance: Path) -> str:
+    """Use LOADZONE_SECRET_KEY or a key generated once and kept in the instance folder."""
+    configured = _env("SECRET_KEY")
+    if configured:
+        return configured
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, read once when the app is built."""
+
+    instance_path: Path
+    database_url: str
+    secret_key: str
+    auth_mode: str = "link"
+    admins: tuple[str, ...] = ()
+    allowed_domains: tuple[str, ...] = ()
+    smtp_url: str | None = None
+    mail_from: str = "LoadZone <loadzone@localhost>"
+    webhook_url: str | None = None
+    warning_minutes: int = 60
+    max_hours: int = 24
+    max_active_bookings: int = 0
+    redis_url: str | None = None
+    public_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 5000
+    threads: int = 1000
+    rate_limit: bool = True
+    sweep_seconds: int = 10
+    proxy_hops: int = 0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return bool(self.public_url and self.public_url.startswith("https://"))
+
+
+def load_settings(instance_path: str | os.PathLike | None = None, **overrides) -> Settings:
+    """Read the environment (after .env) into Settings; keyword overrides win."""
+    load_dotenv(os.environ.get(PREFIX + "ENV_FILE", ".env"), override=False)
+    instance = Path(instance_path or _env("INSTANCE_PATH") or Path.cwd() / "instance").resolve()
+    instance.mkdir(parents=True, exist_ok=True)
+    auth_mode = (_env("AUTH_MODE", "link") or "link").lower()
+    if auth_mode not in ("link", "open"):
+        raise SystemExit(f"{PREFIX}AUTH_MODE must be 'link' or 'open', got {auth_mode!r}")
+    values = dict(
+        instance_path=instance,
+        database_url=database_url(_env("DATABASE_URL"), instance),
+        secret_key=_secret_key(instance),
+        auth_mode=auth_mode,
+        admins=_list("ADMINS"),
+        allowed_domains=_list("ALLOWED_DOMAINS"),
+        smtp_url=_env("SMTP_URL"),
+        mail_from=_env("MAIL_FROM", "LoadZone <loadzone@localhost>"),
+        webhook_url=_env("WEBHOOK_URL"),
+        warning_minutes=_int("WARNING_MINUTES", 60, 1),
+        max_hours=_int("MAX_HOURS", 24, 1),
+        max_active_bookings=_int("MAX_ACTIVE_BOOKINGS", 0),
+        redis_url=_env("REDIS_URL"),
+        public_url=(_env("PUBLIC_URL") or "").rstrip("/") or None,
+        host=_env("HOST", "127.0.0.1"),
+        port=_int("PORT", 5000, 0),
+        threads=_int("THREADS", 1000, 4),
+        rate_limit=(_env("RATE_LIMIT", "on") or "on").lower() not in ("off", "0", "false", "no"),
+        sweep_seconds=_int("SWEEP_SECONDS", 10, 1),
+        proxy_hops=_int("PROXY_HOPS", 0),
+    )
+    values.update(overrides)
+    return Settings(**values)

@@ -1,0 +1,241 @@
+"""The original data.json format, both ways and lossless."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, text
+
+from . import inventory
+from .errors import Conflict, Invalid
+from .extensions import db
+from .models import (
+    ApiToken,
+    Group,
+    HistoryEntry,
+    LoginLink,
+    Notification,
+    NotificationRead,
+    User,
+    Vm,
+)
+from .timeutil import isoformat, parse_iso
+
+ACTIONS = {"book", "renew", "release"}
+REASONS = {None, "manual", "admin", "expired"}
+
+
+def export_state() -> dict:
+    """The whole state: VMs, groups and users with their history, in the seed's shape."""
+    groups = inventory.list_groups()
+    vms = []
+    for vm in db.session.scalars(select(Vm).order_by(Vm.id)):
+        item = {
+            "id": vm.id,
+            "group": vm.group_id,
+            "booked_by": vm.booked_by,
+            "expires_at": isoformat(vm.expires_at),
+        }
+        # Fields beyond the seed appear only when they carry something, so a seed file
+        # comes back exactly as it went in.
+        if vm.description:
+            item["description"] = vm.description
+        if vm.maintenance:
+            item["maintenance"] = True
+        vms.append(item)
+    users = {}
+    for user in db.session.scalars(select(User).order_by(User.email)):
+        users[user.email] = {"created": isoformat(user.created), "bookings": []}
+    for entry in db.session.scalars(select(HistoryEntry).order_by(HistoryEntry.id)):
+        record = {
+            "vm_id": entry.vm_id,
+            "start": isoformat(entry.start),
+            "end": isoformat(entry.end),
+            "action": entry.action,
+        }
+        if entry.reason is not None:
+            record["reason"] = entry.reason
+        if entry.actor != entry.user:
+            record["actor"] = entry.actor
+        users.setdefault(entry.user, {"created": isoformat(entry.at), "bookings": []})
+        users[entry.user]["bookings"].append(record)
+    return {"vms": vms, "groups": groups, "users": users}
+
+
+class _Reader:
+    """Checks one data.json, naming the entry at fault."""
+
+    def __init__(self, data):
+        if not isinstance(data, dict):
+            raise Invalid("data.json must hold a JSON object with vms, groups and users.")
+        unknown = set(data) - {"vms", "groups", "users"}
+        if unknown:
+            raise Invalid(f"data.json has unknown top-level keys: {sorted(unknown)}")
+        self.data = data
+
+    def section(self, name: str, kind: type):
+        value = self.data.get(name, kind())
+        if not isinstance(value, kind):
+            raise Invalid(f"'{name}' must be a JSON {kind.__name__.replace('dict', 'object')}.")
+        return value
+
+    @staticmethod
+    def when(value, where: str, nullable: bool = False) -> datetime | None:
+        if value is None and nullable:
+            return None
+        if not isinstance(value, str):
+            raise Invalid(f"{where}: expected an ISO-8601 timestamp, got {value!r}.")
+        try:
+            return parse_iso(value)
+        except ValueError as exc:
+            raise Invalid(f"{where}: {value!r} is not an ISO-8601 timestamp.") from exc
+
+
+def _load_groups(reader: _Reader) -> tuple[list[Group], dict[str, int]]:
+    groups, membership, names = [], {}, set()
+    for index, item in enumerate(reader.section("groups", list)):
+        where = f"groups[{index}]"
+        if not isinstance(item, dict) or set(item) - {"id", "name", "vm_ids"}:
+            raise Invalid(f"{where}: expected {{id, name, vm_ids}}, got {item!r}.")
+        gid = item.get("id")
+        if isinstance(gid, bool) or not isinstance(gid, int) or gid < 1:
+            raise Invalid(f"{where}: id must be a positive integer.")
+        try:
+            name = inventory.check_group_name(item.get("name"))
+        except (Invalid, AttributeError) as exc:
+            raise Invalid(f"{where}: name must be 1-100 characters.") from exc
+        if name.lower() in names or any(g.id == gid for g in groups):
+            raise Invalid(f"{where}: duplicate group id or name.")
+        names.add(name.lower())
+        for vm_id in item.get("vm_ids") or []:
+            membership[vm_id] = gid
+        groups.append(Group(id=gid, name=name, name_key=name.lower()))
+    return groups, membership
+
+
+def _load_vms(reader: _Reader, group_ids: set[int], membership: dict, now) -> list[Vm]:
+    vms, seen = [], set()
+    allowed = {"id", "group", "booked_by", "expires_at", "description", "maintenance"}
+    for index, item in enumerate(reader.section("vms", list)):
+        where = f"vms[{index}]"
+        if not isinstance(item, dict) or set(item) - allowed:
+            raise Invalid(f"{where}: unexpected shape or keys in {item!r}.")
+        try:
+            vm_id = inventory.check_vm_id(item.get("id"))
+        except Invalid as exc:
+            raise Invalid(f"{where}: {exc.message}") from exc
+        if vm_id in seen:
+            raise Invalid(f"{where}: duplicate VM id {vm_id!r}.")
+        seen.add(vm_id)
+        group = item.get("group", membership.get(vm_id))
+        if group is not None and group not in group_ids:
+            raise Invalid(f"{where}: group {group!r} does not exist.")
+        owner = item.get("booked_by")
+        expires = reader.when(item.get("expires_at"), f"{where}.expires_at", nullable=True)
+        if (owner is None) != (expires is None):
+            raise Invalid(f"{where}: booked_by and expires_at must be set together.")
+        if owner is not None and not isinstance(owner, str):
+            raise Invalid(f"{where}: booked_by must be an e-mail address.")
+        vms.append(
+            Vm(
+                id=vm_id,
+                group_id=group,
+                booked_by=owner.lower() if owner else None,
+                booked_at=now if owner else None,
+                expires_at=expires,
+                description=inventory.check_description(item.get("description")),
+                maintenance=bool(item.get("maintenance", False)),
+                created_at=now,
+                warned=False,
+            )
+        )
+    return vms
+
+
+def _load_users(reader: _Reader) -> tuple[list[User], list[HistoryEntry]]:
+    users, entries = [], []
+    allowed = {"vm_id", "start", "end", "action", "reason", "actor"}
+    for email, item in reader.section("users", dict).items():
+        where = f"users[{email!r}]"
+        if not isinstance(item, dict) or set(item) - {"created", "bookings"}:
+            raise Invalid(f"{where}: expected {{created, bookings}}.")
+        users.append(
+            User(
+                email=email.lower(),
+                created=reader.when(item.get("created"), f"{where}.created"),
+                session_epoch=0,
+                read_upto=0,
+            )
+        )
+        for index, rec in enumerate(item.get("bookings") or []):
+            at = f"{where}.bookings[{index}]"
+            if not isinstance(rec, dict) or set(rec) - allowed or rec.get("action") not in ACTIONS:
+                raise Invalid(
+                    f"{at}: expected {{vm_id, start, end, action}} with action "
+                    f"book, renew or release; got {rec!r}."
+                )
+            if rec.get("reason") not in REASONS:
+                raise Invalid(f"{at}: unknown reason {rec.get('reason')!r}.")
+            start = reader.when(rec.get("start"), f"{at}.start")
+            entries.append(
+                HistoryEntry(
+                    vm_id=str(rec.get("vm_id")),
+                    action=rec["action"],
+                    reason=rec.get("reason"),
+                    user=email.lower(),
+                    actor=rec.get("actor", email.lower()),
+                    start=start,
+                    end=reader.when(rec.get("end"), f"{at}.end", nullable=True),
+                    at=start,
+                )
+            )
+    return users, entries
+
+
+def _is_empty() -> bool:
+    return all(
+        db.session.scalar(select(func.count()).select_from(t)) == 0
+        for t in (Vm, Group, HistoryEntry)
+    )
+
+
+def import_state(data, now, replace: bool = False) -> dict:
+    """Load a data.json into the database (inside the caller's transaction)."""
+    reader = _Reader(data)
+    groups, membership = _load_groups(reader)
+    vms = _load_vms(reader, {g.id for g in groups}, membership, now)
+    users, entries = _load_users(reader)
+    owners = {vm.booked_by for vm in vms if vm.booked_by} | {e.user for e in entries}
+    known = {u.email for u in users}
+    users += [User(email=o, created=now, session_epoch=0, read_upto=0) for o in owners - known]
+    if not _is_empty():
+        if not replace:
+            raise Conflict("The database is not empty; use --replace to overwrite it.")
+        for table in (
+            NotificationRead,
+            Notification,
+            HistoryEntry,
+            Vm,
+            Group,
+            ApiToken,
+            LoginLink,
+            User,
+        ):
+            db.session.execute(delete(table))
+    db.session.add_all(users)
+    db.session.flush()
+    db.session.add_all(groups)
+    db.session.flush()
+    db.session.add_all(vms)
+    entries.sort(key=lambda e: e.at)
+    db.session.add_all(entries)
+    db.session.flush()
+    if db.engine.dialect.name == "postgresql":
+        # Explicit ids were inserted: move the sequence past them.
+        db.session.execute(
+            text(
+                "SELECT setval(pg_get_serial_sequence('groups', 'id'), "
+                "COALESCE((SELECT MAX(id) FROM groups), 0) + 1, false)"
+            )
+        )
+    return {"vms": len(vms), "groups": len(groups), "users": len(users), "history": len(entries)}

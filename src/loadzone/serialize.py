@@ -1,0 +1,65 @@
+"""Domain rows as the JSON objects of the API, the events and the seed format."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Group, HistoryEntry, Notification, Vm
+from .timeutil import isoformat
+
+
+def vm_status(vm: Vm) -> str:
+    if vm.booked_by:
+        return "booked"
+    return "maintenance" if vm.maintenance else "free"
+
+
+def vm_dict(vm: Vm) -> dict:
+    return {
+        "id": vm.id,
+        "group": vm.group_id,
+        "booked_by": vm.booked_by,
+        "expires_at": isoformat(vm.expires_at),
+        "booked_at": isoformat(vm.booked_at),
+        "description": vm.description or "",
+        "maintenance": bool(vm.maintenance),
+        "status": vm_status(vm),
+    }
+
+
+def group_dict(group: Group, vm_ids: list[str] | None = None) -> dict:
+    if vm_ids is None:
+        vm_ids = list(
+            db.session.scalars(select(Vm.id).where(Vm.group_id == group.id).order_by(Vm.id))
+        )
+    return {"id": group.id, "name": group.name, "vm_ids": vm_ids}
+
+
+def history_dict(entry: HistoryEntry) -> dict:
+    return {
+        "id": entry.id,
+        "at": isoformat(entry.at),
+        "action": entry.action,
+        "reason": entry.reason,
+        "vm_id": entry.vm_id,
+        "user": entry.user,
+        "actor": entry.actor,
+        "start": isoformat(entry.start),
+        "end": isoformat(entry.end),
+    }
+
+
+def notification_dict(note: Notification, read: bool | None = None) -> dict:
+    data = {
+        "id": note.id,
+        "type": note.type,
+        "message": note.message,
+        "vm_id": note.vm_id,
+        "group_id": note.group_id,
+        "actor": note.actor,
+        "created_at": isoformat(note.created_at),
+    }
+    if read is not None:
+        data["read"] = read
+    return data
