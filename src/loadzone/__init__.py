@@ -6,7 +6,7 @@ import logging
 
 from apiflask import APIFlask
 
-from . import api, events, mailer, security, storage
+from . import api, channels, events, mailer, realtime, security, storage
 from .bookings import Rules
 from .config import Settings, load_settings
 from .extensions import db, limiter
@@ -60,6 +60,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> API
     limiter.init_app(app)
     mailer.init_app(app, settings)
     security.init_app(app, settings)
+    realtime.init_app(app, settings)
+    channels.init_app(app, settings)
     api.init_app(app)
 
     @app.get("/healthz")

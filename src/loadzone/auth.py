@@ -39,7 +39,8 @@ def _bearer() -> str | None:
     return None
 
 
-def _from_session() -> str | None:
+def session_email() -> str | None:
+    """The signed-in person of the session cookie, if it is still valid."""
     email = session.get("email")
     if not email:
         return None
@@ -61,7 +62,7 @@ def resolve() -> Actor | None:
             raise NotSignedIn("The API token is not valid (revoked or mistyped).", "bad_token")
         g.via_cookie = False
     else:
-        email = _from_session()
+        email = session_email()
         g.via_cookie = email is not None
     g.actor = actor_for(email) if email else None
     return g.actor

@@ -248,6 +248,7 @@ def release_due(vm_id: str, now: datetime) -> bool:
         now,
         vm_id=vm_id,
         actor=None,
+        mail_to=owner,
     )
     _publish(vm_id)
     return True
@@ -294,5 +295,6 @@ def warn_due(vm_id: str, now: datetime, rules: Rules) -> str | None:
         now,
         vm_id=vm_id,
         recipient=vm.booked_by,
+        mail_to=vm.booked_by,
     )
     return vm.booked_by

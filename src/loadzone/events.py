@@ -21,6 +21,8 @@ class Event:
     name: str
     payload: dict
     to: str | None = None
+    # Who should also get this by e-mail (never sent to browsers).
+    mail_to: str | None = None
 
 
 Subscriber = Callable[[Event], None]

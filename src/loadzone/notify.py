@@ -31,6 +31,7 @@ def record(
     group_id: int | None = None,
     actor: str | None = None,
     recipient: str | None = None,
+    mail_to: str | None = None,
 ) -> Notification:
     """Store a notification in the current transaction and queue its realtime event."""
     assert type_ in BROADCAST_TYPES | PERSONAL_TYPES, type_
@@ -45,7 +46,8 @@ def record(
     )
     db.session.add(note)
     db.session.flush()
-    events.queue(db.session, events.Event("notification", notification_dict(note), recipient))
+    payload = notification_dict(note)
+    events.queue(db.session, events.Event("notification", payload, recipient, mail_to))
     return note
 
 
