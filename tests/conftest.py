@@ -21,6 +21,8 @@ from loadzone.config import database_url, load_settings
 
 os.environ["LOADZONE_ENV_FILE"] = os.devnull  # a developer's .env must not leak into tests
 PG_URL = os.environ.get("LOADZONE_TEST_DATABASE_URL")
+# Multi-instance tests need Redis for Socket.IO events between instances.
+REDIS_URL = os.environ.get("LOADZONE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 TABLES = "notification_reads, notifications, history, api_tokens, login_links, vms, groups, users"
 ROOT = Path(__file__).resolve().parent.parent
