@@ -4,16 +4,19 @@ PostgreSQL, sign-in helpers, factories and a real server process."""
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import socket
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
 from pathlib import Path
 
 import pytest
 import requests
+from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
 from loadzone import create_app
@@ -104,6 +107,8 @@ def app_factory(make_settings):
     from loadzone.extensions import db
 
     for app in apps:
+        if app.extensions.get("loadzone.outbox"):
+            app.extensions["loadzone.outbox"].close()
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
@@ -259,3 +264,29 @@ def api_session(base_url: str, email: str) -> requests.Session:
     session.headers["Authorization"] = "Bearer " + token.json()["token"]
     session.token = token.json()["token"]
     return session
+
+
+# -- a real SMTP server --------------------------------------------------------------------
+
+
+class Inbox:
+    """aiosmtpd handler collecting every message."""
+
+    def __init__(self):
+        self.messages: queue.Queue = queue.Queue()
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.put((envelope.rcpt_tos, message_from_bytes(envelope.content)))
+        return "250 OK"
+
+    def next(self, timeout: float = 15):
+        return self.messages.get(timeout=timeout)
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, inbox
+    controller.stop()

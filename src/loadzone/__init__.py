@@ -6,7 +6,7 @@ import logging
 
 from apiflask import APIFlask
 
-from . import api, channels, events, mailer, realtime, security, storage
+from . import api, channels, events, mailer, realtime, security, storage, web
 from .bookings import Rules
 from .config import Settings, load_settings
 from .extensions import db, limiter
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> API
     realtime.init_app(app, settings)
     channels.init_app(app, settings)
     api.init_app(app)
+    web.init_app(app)
 
     @app.get("/healthz")
     @app.doc(hide=True)

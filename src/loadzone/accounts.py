@@ -94,7 +94,7 @@ def list_tokens(email: str) -> list[ApiToken]:
 
 def revoke_token(email: str, token_id: int) -> None:
     """Delete one of the person's own tokens; another person's is reported as missing."""
-    token = db.session.get(ApiToken, token_id)
+    token = db.session.get(ApiToken, token_id) if 0 < token_id <= inventory.MAX_ID else None
     if token is None or token.user != email:
         raise NotFound(f"There is no token {token_id}.", "token_not_found")
     db.session.delete(token)

@@ -140,9 +140,9 @@ def renew(actor: Actor, vm_id: str, hours: int, now: datetime, rules: Rules) -> 
     _check_hours(hours, rules.max_hours)
     vm = _booked_vm(actor, vm_id)
     base = max(vm.expires_at, now)
-    expires_at = base + timedelta(hours=hours)
     ceiling = now + timedelta(hours=rules.max_hours)
-    if expires_at > ceiling:
+    # Compared as a difference: an admin may have set an expiry where base + hours overflows.
+    if timedelta(hours=hours) > ceiling - base:
         room = int((ceiling - base).total_seconds() // 3600)
         hint = (
             f"at most {room} more hour(s) can be added"
@@ -153,6 +153,7 @@ def renew(actor: Actor, vm_id: str, hours: int, now: datetime, rules: Rules) -> 
             f"A booking may not end more than {rules.max_hours} h from now; {hint}.",
             "renew_too_long",
         )
+    expires_at = base + timedelta(hours=hours)
     owner = vm.booked_by
     _retime(vm, expires_at, now, rules)
     _record(vm_id, "renew", owner, actor.email, now, expires_at)
@@ -273,7 +274,10 @@ def warning_due_ids(now: datetime, rules: Rules) -> list[str]:
 def warn_due(vm_id: str, now: datetime, rules: Rules) -> str | None:
     """Claim and record the expiry warning of one booking; returns the owner warned, if any."""
     vm = db.session.get(Vm, vm_id)
-    if vm is None or vm.booked_by is None or vm.warned or vm.expires_at - rules.lead > now:
+    if vm is None or vm.booked_by is None or vm.warned:
+        return None
+    # Not yet inside the lead time, or already over: then the release is due, not a warning.
+    if not now < vm.expires_at <= now + rules.lead:
         return None
     claimed = db.session.execute(
         update(Vm)

@@ -84,6 +84,9 @@ class Settings:
     port: int = 5000
     threads: int = 1000
     rate_limit: bool = True
+    login_limit: str = "10/minute;50/hour"
+    client_login_limit: str = "30/minute"
+    write_limit: str = "120/minute"
     sweep_seconds: int = 10
     proxy_hops: int = 0
     extra: dict = field(default_factory=dict)
@@ -120,6 +123,9 @@ def load_settings(instance_path: str | os.PathLike | None = None, **overrides) -
         port=_int("PORT", 5000, 0),
         threads=_int("THREADS", 1000, 4),
         rate_limit=(_env("RATE_LIMIT", "on") or "on").lower() not in ("off", "0", "false", "no"),
+        login_limit=_env("LOGIN_LIMIT", "10/minute;50/hour"),
+        client_login_limit=_env("CLIENT_LOGIN_LIMIT", "30/minute"),
+        write_limit=_env("WRITE_LIMIT", "120/minute"),
         sweep_seconds=_int("SWEEP_SECONDS", 10, 1),
         proxy_hops=_int("PROXY_HOPS", 0),
     )

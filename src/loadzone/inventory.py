@@ -18,6 +18,8 @@ from .serialize import group_dict, vm_dict
 VM_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 MAX_DESCRIPTION = 500
 MAX_GROUP_NAME = 100
+# The largest value an Integer id column holds; a bigger id names nothing (and overflows drivers).
+MAX_ID = 2**31 - 1
 
 
 def check_vm_id(vm_id: str) -> str:
@@ -65,7 +67,7 @@ def get_vm(vm_id: str, *, lock: bool = False) -> Vm:
 
 
 def get_group(group_id: int) -> Group:
-    group = db.session.get(Group, group_id)
+    group = db.session.get(Group, group_id) if 0 < group_id <= MAX_ID else None
     if group is None:
         raise NotFound(f"There is no group {group_id}.", "group_not_found")
     return group

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import time
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import unquote, urlsplit
 
@@ -38,13 +38,15 @@ class Outbox:
     def __init__(self, app: Flask):
         self.app = app
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mail")
+        self.closing = threading.Event()
 
     def send(self, to: str, subject: str, body: str) -> None:
         self.pool.submit(self._deliver, to, subject, body)
 
     def _deliver(self, to: str, subject: str, body: str) -> None:
         for attempt, delay in enumerate((0, *RETRY_DELAYS)):
-            time.sleep(delay)
+            if self.closing.wait(delay):
+                return
             try:
                 with self.app.app_context():
                     EmailMessage(subject, body, self.app.config["MAIL_DEFAULT_SENDER"], [to]).send()
@@ -52,6 +54,11 @@ class Outbox:
             except Exception as exc:  # network trouble of any kind: retry, then log
                 log.warning("mail to %s failed (attempt %d): %s", to, attempt + 1, exc)
         log.error("giving up on mail to %s: %s", to, subject)
+
+    def close(self) -> None:
+        """Stop retrying and drop what is queued (used when an app is torn down)."""
+        self.closing.set()
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 def init_app(app: Flask, settings) -> None:

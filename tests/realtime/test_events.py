@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 import socketio
+
 from tests.conftest import api_session
 from tests.realtime.conftest import sentinel
 

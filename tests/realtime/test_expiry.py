@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+
 from tests.conftest import REDIS_URL, api_session
 from tests.realtime.conftest import sentinel
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from apiflask import APIFlask
 from flask import current_app
 
-from .. import auth
+from .. import auth, ratelimit
 from ..bookings import Rules
 from ..errors import Invalid
 from ..permissions import Actor
 from ..timeutil import utcnow
+
+# Ids are 64-bit: a larger cursor cannot come from this API and would overflow the driver.
+MAX_CURSOR = 2**63 - 1
 
 
 def rules() -> Rules:
@@ -28,7 +31,8 @@ def parse_cursor(cursor: str | None) -> int | None:
     """Cursors are the id of the last item given; opaque to clients."""
     if cursor in (None, ""):
         return None
-    if not cursor.isdigit() or len(cursor) > 19:
+    # isdigit() alone accepts digits like '²' that int() refuses.
+    if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > MAX_CURSOR:
         raise Invalid("The cursor is not one this API gave out.", "invalid_cursor")
     return int(cursor)
 
@@ -42,6 +46,8 @@ def init_app(app: APIFlask) -> None:
 
     errors.init_app(app)
     guard.init_app(app)
-    for module in (session, me, vms, groups, history, docs):
+    modules = (session, me, vms, groups, history, docs)
+    ratelimit.init_app(app, auth.settings_of(app), [m.bp for m in modules])
+    for module in modules:
         app.register_blueprint(module.bp)
     app.register_blueprint(session.verify_bp)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from apiflask import APIFlask, HTTPError
 from flask import jsonify
+from flask_limiter import RateLimitExceeded
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ..errors import DomainError
+from ..extensions import limiter
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +85,19 @@ def init_app(app: APIFlask) -> None:
             {"Retry-After": "5"},
         )
 
+    @app.errorhandler(RateLimitExceeded)
+    def _rate_limited(error: RateLimitExceeded):
+        current = limiter.current_limit
+        wait = max(1, int(current.reset_at - time.time())) if current else 60
+        return error_response(
+            429,
+            f"Too many requests (limit: {error.description}); try again in {wait} s.",
+            headers={"Retry-After": str(wait)},
+        )
+
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
-        headers = {}
-        if error.code == 429:
-            retry = getattr(error, "retry_after", None)
-            headers["Retry-After"] = str(retry or 60)
-        return error_response(error.code or 500, error.description or error.name, headers=headers)
+        return error_response(error.code or 500, error.description or error.name)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -33,6 +33,21 @@ class StrictBool(fields.Boolean):
         return value
 
 
+class Instant(fields.AwareDateTime):
+    """An ISO-8601 instant (UTC when it has no offset), converted to UTC."""
+
+    def __init__(self, **kwargs):
+        super().__init__(default_timezone=UTC, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            # An offset can push the first or last representable day out of range.
+            return moment.astimezone(UTC)
+        except OverflowError as exc:
+            raise ValidationError("Not a representable instant.") from exc
+
+
 class Trimmed(fields.String):
     """A string with surrounding white space removed before it is checked."""
 
@@ -72,9 +87,7 @@ class VmPatch(Strict):
     group = StrictInt(allow_none=True)
     description = Trimmed(validate=validators.Length(max=MAX_DESCRIPTION), allow_none=True)
     maintenance = StrictBool()
-    expires_at = fields.AwareDateTime(
-        default_timezone=UTC, metadata={"description": "Admins only: a new future expiry"}
-    )
+    expires_at = Instant(metadata={"description": "Admins only: a new future expiry"})
 
 
 class GroupIn(Strict):
@@ -93,7 +106,8 @@ class TokenIn(Strict):
 
 class ReadIn(Strict):
     ids = fields.List(
-        StrictInt(validate=validators.Range(min=1)), validate=validators.Length(max=1000)
+        StrictInt(validate=validators.Range(min=1, max=2**63 - 1)),
+        validate=validators.Length(max=1000),
     )
     all = StrictBool()
 
@@ -118,8 +132,8 @@ class HistoryQuery(PageQuery):
     vm_id = Trimmed(validate=validators.Length(max=64))
     user = Trimmed(validate=validators.Length(max=254))
     action = fields.String(validate=validators.OneOf(["book", "renew", "release"]))
-    since = fields.AwareDateTime(default_timezone=UTC)
-    until = fields.AwareDateTime(default_timezone=UTC)
+    since = Instant()
+    until = Instant()
 
 
 class DeleteQuery(Query):

@@ -49,8 +49,8 @@ def _send_link(email: str, link: str) -> str:
 @bp.input(LoginIn, arg_name="body")
 @bp.output(LoginOut, status_code=200, description="Signed in (open mode)")
 @bp.doc(responses={202: "A sign-in link was sent (link mode)"})
-@limiter.limit("10/minute;50/hour", key_func=_login_address, scope="login-address")
-@limiter.limit("30/minute", scope="login-client")
+@limiter.limit(lambda: auth.settings().login_limit, key_func=_login_address, scope="login-address")
+@limiter.limit(lambda: auth.settings().client_login_limit, scope="login-client")
 def login(body):
     """Sign in by e-mail: at once in open mode, by a mailed link in link mode."""
     settings = auth.settings()

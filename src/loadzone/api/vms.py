@@ -20,7 +20,7 @@ def _group_filter(raw: str | None) -> tuple[int | None, bool]:
         return None, False
     if raw.lower() in ("none", "null"):
         return None, True
-    if not raw.isdigit() or len(raw) > 9:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
         raise Invalid("group must be a group id or 'none'.", "invalid_input")
     return int(raw), False
 

@@ -1,0 +1,289 @@
+// The VM board: one row per VM, built once and then patched per event; filters only toggle
+// `hidden`, and the countdowns are text nodes driven by countdown.js.
+import { track, untrack } from "./countdown.js";
+import { byId, debounce, el, icon } from "./dom.js";
+import { boot, formatNumber, formatWhen, t } from "./i18n.js";
+import * as store from "./store.js";
+
+export const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+const rows = new Map();
+let order = [];
+const filters = { q: "", group: "", status: "" };
+let listNode;
+let template;
+let summaryQueued = false;
+
+/** free | booked | mine | maintenance, as the board colours it. */
+export function statusOf(vm) {
+  if (vm.booked_by) return vm.booked_by === boot.email ? "mine" : "booked";
+  return vm.maintenance ? "maintenance" : "free";
+}
+
+function button(action, vm, label, className, ariaLabel) {
+  return el("button", {
+    type: "button",
+    class: `button small ${className}`,
+    "data-action": action,
+    "data-vm": vm.id,
+    "aria-label": ariaLabel,
+    text: label,
+  });
+}
+
+/** The buttons a person may use on a VM, shared by the board and "my bookings". */
+export function actionButtons(vm, { details = true } = {}) {
+  const status = statusOf(vm);
+  const list = [];
+  const name = { vm: vm.id };
+  if (status === "free") {
+    list.push(button("book", vm, t("action.book"), "primary", t("action.book_vm", name)));
+  } else if (status === "mine") {
+    list.push(button("renew", vm, t("action.renew"), "", t("action.renew_vm", name)));
+    list.push(button("release", vm, t("action.release"), "", t("action.release_vm", name)));
+  } else if (status === "booked" && boot.is_admin) {
+    list.push(
+      button("release", vm, t("action.release"), "danger ghost", t("action.force_release_vm", name)),
+    );
+  }
+  if (details) {
+    const label = t("action.details_vm", name);
+    list.push(
+      el("button", {
+        type: "button",
+        class: "icon-button",
+        "data-action": "details",
+        "data-vm": vm.id,
+        "aria-label": label,
+        title: label,
+      }, icon("more")),
+    );
+  }
+  return list;
+}
+
+function refsOf(li) {
+  const refs = {
+    li,
+    id: li.querySelector(".vm-id"),
+    desc: li.querySelector(".vm-desc"),
+    group: li.querySelector(".vm-group-name"),
+    pill: li.querySelector(".pill"),
+    owner: li.querySelector(".owner-email"),
+    time: li.querySelector(".vm-time"),
+    until: li.querySelector(".until"),
+    meter: li.querySelector(".meter-fill"),
+    actions: li.querySelector(".vm-actions"),
+    count: document.createTextNode(""),
+  };
+  li.querySelector(".countdown").append(refs.count);
+  return refs;
+}
+
+function fill(refs, vm) {
+  const status = statusOf(vm);
+  refs.li.dataset.status = status;
+  refs.desc.textContent = vm.description || "";
+  refs.desc.title = vm.description || "";
+  refs.group.textContent = store.groupName(vm.group);
+  refs.pill.textContent = t(`status.${status}`);
+  refs.owner.textContent = vm.booked_by || "";
+  refs.owner.title = vm.booked_by || "";
+  if (vm.booked_by && vm.expires_at) {
+    refs.time.dataset.booked = "";
+    refs.until.textContent = t("board.until", { time: formatWhen(vm.expires_at) });
+    track(vm.id, {
+      text: refs.count,
+      host: refs.li,
+      meter: refs.meter,
+      expiresAt: vm.expires_at,
+      startedAt: vm.booked_at,
+    });
+  } else {
+    untrack(vm.id);
+    delete refs.time.dataset.booked;
+    refs.li.dataset.urgency = "";
+    refs.count.nodeValue = "—";
+  }
+  refs.actions.replaceChildren(...actionButtons(vm));
+}
+
+function buildRow(vm) {
+  const li = template.cloneNode(true);
+  li.dataset.id = vm.id;
+  const refs = refsOf(li);
+  refs.id.textContent = vm.id;
+  fill(refs, vm);
+  rows.set(vm.id, refs);
+  return refs;
+}
+
+function groupMatches(vm) {
+  if (!filters.group) return true;
+  return filters.group === "none" ? vm.group == null : String(vm.group) === filters.group;
+}
+
+function statusMatches(vm) {
+  if (!filters.status) return true;
+  const status = statusOf(vm);
+  if (filters.status === "booked") return status === "booked" || status === "mine";
+  return status === filters.status;
+}
+
+function matches(vm) {
+  if (!groupMatches(vm) || !statusMatches(vm)) return false;
+  if (!filters.q) return true;
+  const haystack = `${vm.id}\n${vm.description || ""}\n${vm.booked_by || ""}\n${store.groupName(vm.group)}`;
+  return haystack.toLowerCase().includes(filters.q);
+}
+
+function summarise() {
+  summaryQueued = false;
+  const counts = { free: 0, booked: 0, mine: 0, maintenance: 0 };
+  let shown = 0;
+  for (const [id, refs] of rows) {
+    counts[statusOf(store.getVm(id))] += 1;
+    if (!refs.li.hidden) shown += 1;
+  }
+  counts.booked += counts.mine;
+  for (const [key, value] of Object.entries(counts)) {
+    byId(`stat-${key}`).textContent = formatNumber(value);
+  }
+  const total = rows.size;
+  byId("board-count").textContent = t("board.shown", {
+    shown: formatNumber(shown),
+    total: formatNumber(total),
+  });
+  const empty = byId("board-empty");
+  empty.hidden = shown > 0;
+  empty.textContent = total ? t("board.no_match") : t("board.no_vms");
+}
+
+function queueSummary() {
+  if (summaryQueued) return;
+  summaryQueued = true;
+  requestAnimationFrame(summarise);
+}
+
+function applyFilters() {
+  for (const [id, refs] of rows) {
+    const hide = !matches(store.getVm(id));
+    if (refs.li.hidden !== hide) refs.li.hidden = hide;
+  }
+  summarise();
+}
+
+function renderAll() {
+  rows.clear();
+  const vms = [...store.allVms()].sort((a, b) => collator.compare(a.id, b.id));
+  order = vms.map((vm) => vm.id);
+  const fragment = document.createDocumentFragment();
+  for (const vm of vms) fragment.append(buildRow(vm).li);
+  listNode.replaceChildren(fragment);
+  byId("board-loading").hidden = true;
+  listNode.setAttribute("aria-busy", "false");
+  applyFilters();
+  performance.mark("loadzone:board-rendered");
+}
+
+function insertionIndex(id) {
+  let low = 0;
+  let high = order.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (collator.compare(order[mid], id) < 0) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+function flash(li) {
+  if (window.matchMedia("(prefers-reduced-motion: reduce)").matches || li.hidden) return;
+  const frames = [
+    { boxShadow: "inset 0 0 0 2px var(--focus)" },
+    { boxShadow: "inset 0 0 0 2px transparent" },
+  ];
+  li.animate(frames, { duration: 1200, easing: "ease-out" });
+}
+
+function onVm({ vm }) {
+  let refs = rows.get(vm.id);
+  if (refs) {
+    fill(refs, vm);
+  } else {
+    const index = insertionIndex(vm.id);
+    refs = buildRow(vm);
+    const next = order[index] ? rows.get(order[index]).li : null;
+    listNode.insertBefore(refs.li, next);
+    order.splice(index, 0, vm.id);
+  }
+  refs.li.hidden = !matches(vm);
+  flash(refs.li);
+  queueSummary();
+}
+
+function onVmRemoved({ id }) {
+  const refs = rows.get(id);
+  if (!refs) return;
+  untrack(id);
+  refs.li.remove();
+  rows.delete(id);
+  order.splice(order.indexOf(id), 1);
+  queueSummary();
+}
+
+function fillGroupFilter() {
+  const select = byId("filter-group");
+  const keep = select.value;
+  const fixed = [...select.options].slice(0, 2);
+  const options = store
+    .sortedGroups()
+    .map((group) => el("option", { value: group.id, text: group.name }));
+  select.replaceChildren(...fixed, ...options);
+  select.value = [...select.options].some((o) => o.value === keep) ? keep : "";
+  filters.group = select.value;
+}
+
+function onGroups() {
+  fillGroupFilter();
+  for (const [id, refs] of rows) {
+    const name = store.groupName(store.getVm(id).group);
+    if (refs.group.textContent !== name) refs.group.textContent = name;
+  }
+  applyFilters();
+}
+
+/** Called by the router: `#board?group=3&status=free` presets the filters. */
+export function showBoard(params) {
+  let changed = false;
+  for (const key of ["group", "status"]) {
+    if (params.has(key)) {
+      const select = byId(`filter-${key}`);
+      select.value = params.get(key);
+      filters[key] = select.value;
+      changed = true;
+    }
+  }
+  if (changed && rows.size) applyFilters();
+}
+
+export function initBoard() {
+  listNode = byId("vm-list");
+  template = byId("vm-row").content.firstElementChild;
+  const search = byId("filter-q");
+  const onSearch = debounce(() => {
+    filters.q = search.value.trim().toLowerCase();
+    applyFilters();
+  }, 120);
+  search.addEventListener("input", onSearch);
+  for (const key of ["group", "status"]) {
+    byId(`filter-${key}`).addEventListener("change", (event) => {
+      filters[key] = event.target.value;
+      applyFilters();
+    });
+  }
+  byId("board-filters").addEventListener("submit", (event) => event.preventDefault());
+  store.on("reset", renderAll);
+  store.on("vm", onVm);
+  store.on("vm-removed", onVmRemoved);
+  store.on("groups", onGroups);
+}
