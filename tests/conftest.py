@@ -198,6 +198,8 @@ class ServerProcess:
             "LOADZONE_AUTH_MODE": "open",
             "LOADZONE_RATE_LIMIT": "off",
             "LOADZONE_THREADS": "200",
+            # Keep concurrent test runs from hearing each other's events.
+            "LOADZONE_REDIS_CHANNEL": f"loadzone-test-{os.getpid()}",
             **{f"LOADZONE_{k.upper()}": str(v) for k, v in env.items()},
         }
         self.log = instance / f"server-{self.port}.log"

@@ -79,6 +79,7 @@ class Settings:
     max_hours: int = 24
     max_active_bookings: int = 0
     redis_url: str | None = None
+    redis_channel: str = "loadzone"
     public_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 5000
@@ -118,6 +119,7 @@ def load_settings(instance_path: str | os.PathLike | None = None, **overrides) -
         max_hours=_int("MAX_HOURS", 24, 1),
         max_active_bookings=_int("MAX_ACTIVE_BOOKINGS", 0),
         redis_url=_env("REDIS_URL"),
+        redis_channel=_env("REDIS_CHANNEL", "loadzone"),
         public_url=(_env("PUBLIC_URL") or "").rstrip("/") or None,
         host=_env("HOST", "127.0.0.1"),
         port=_int("PORT", 5000, 0),

@@ -63,6 +63,7 @@ def init_app(app: Flask, settings) -> None:
         app,
         async_mode="threading",
         message_queue=settings.redis_url,
+        channel=settings.redis_channel,
         cors_allowed_origins=_origin_allowed_for(settings.public_url),
         manage_session=False,
         ping_interval=20,
