@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, text
 
 from loadzone import create_app
 from loadzone.config import database_url, load_settings
+from tests.sockets import Watcher
 
 os.environ["LOADZONE_ENV_FILE"] = os.devnull  # a developer's .env must not leak into tests
 PG_URL = os.environ.get("LOADZONE_TEST_DATABASE_URL")
@@ -292,3 +293,17 @@ def smtp():
     controller.start()
     yield controller, inbox
     controller.stop()
+
+
+@pytest.fixture
+def watcher_factory():
+    watchers: list[Watcher] = []
+
+    def make(base_url: str, token: str | None = None, **kwargs) -> Watcher:
+        watcher = Watcher(base_url, token, **kwargs)
+        watchers.append(watcher)
+        return watcher.connect()
+
+    yield make
+    for watcher in watchers:
+        watcher.close()

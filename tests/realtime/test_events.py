@@ -7,7 +7,7 @@ import requests
 import socketio
 
 from tests.conftest import api_session
-from tests.realtime.conftest import sentinel
+from tests.sockets import sentinel
 
 pytestmark = pytest.mark.server
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.conftest import REDIS_URL, api_session
-from tests.realtime.conftest import sentinel
+from tests.sockets import sentinel
 
 pytestmark = pytest.mark.server
 ADMIN = "admin@example.com"

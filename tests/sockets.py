@@ -1,11 +1,10 @@
-"""Real Socket.IO clients against a real server process."""
+"""A real Socket.IO client that records events, for tests against real servers."""
 
 from __future__ import annotations
 
 import queue
 import time
 
-import pytest
 import socketio
 
 
@@ -69,20 +68,6 @@ class Watcher:
     def close(self) -> None:
         if self.client.connected:
             self.client.disconnect()
-
-
-@pytest.fixture
-def watcher_factory():
-    watchers: list[Watcher] = []
-
-    def make(base_url: str, token: str | None = None, **kwargs) -> Watcher:
-        watcher = Watcher(base_url, token, **kwargs)
-        watchers.append(watcher)
-        return watcher.connect()
-
-    yield make
-    for watcher in watchers:
-        watcher.close()
 
 
 def sentinel(admin, base_url: str, *watchers, vm_id: str = "sentinel") -> None:
