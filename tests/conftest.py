@@ -233,6 +233,17 @@ class ServerProcess:
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, 9)
             self.proc.wait(timeout=10)
+            self._wait_port_closed()
+
+    def _wait_port_closed(self, timeout: float = 10) -> None:
+        """The worker dies a moment after the master: wait until the port refuses."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) != 0:
+                    return
+            time.sleep(0.02)
+        raise RuntimeError(f"port {self.port} still accepts after kill")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
