@@ -6,10 +6,10 @@ import logging
 
 from apiflask import APIFlask
 
-from . import api, channels, events, mailer, realtime, security, storage, web
+from . import api, channels, events, mailer, ratelimit, realtime, security, storage, web
 from .bookings import Rules
 from .config import Settings, load_settings
-from .extensions import db, limiter
+from .extensions import db
 
 __all__ = ["create_app"]
 
@@ -20,10 +20,6 @@ def _configure(app: APIFlask, settings: Settings) -> None:
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS=storage.engine_options(settings.database_url),
         VALIDATION_ERROR_STATUS_CODE=400,
-        RATELIMIT_ENABLED=settings.rate_limit,
-        RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
-        RATELIMIT_HEADERS_ENABLED=True,
-        RATELIMIT_KEY_PREFIX="loadzone",
         INFO={"description": "Book, renew and release VMs from a shared pool."},
         SECURITY_SCHEMES={
             "cookie": {"type": "apiKey", "in": "cookie", "name": "loadzone_session"},
@@ -57,7 +53,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> API
     with app.app_context():
         storage.configure_engine(db.engine)
     events.init_app(app)
-    limiter.init_app(app)
+    ratelimit.init_app(app, settings)
     mailer.init_app(app, settings)
     security.init_app(app, settings)
     realtime.init_app(app, settings)

@@ -1,8 +1,6 @@
 """Extensions, created unbound and bound to an app in create_app()."""
 
 from flask_babel import Babel
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_mailman import Mail
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
@@ -15,6 +13,5 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 socketio = SocketIO()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
 babel = Babel()
 mail = Mail()

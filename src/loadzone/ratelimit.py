@@ -3,14 +3,14 @@ Counters live in Redis when LOADZONE_REDIS_URL is set, so instances share them."
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, current_app, request
+from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from . import auth
 from .errors import DomainError
-from .extensions import limiter
 
-WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"]
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def person_or_client() -> str:
@@ -22,18 +22,29 @@ def person_or_client() -> str:
     return f"user:{actor.email}" if actor else f"ip:{get_remote_address()}"
 
 
-def _exempt() -> bool:
-    # Sign-in has limits of its own.
-    return request.endpoint == "session.login"
+def _write_limit() -> str:
+    return current_app.extensions["loadzone.settings"].write_limit
 
 
-def init_app(app: Flask, settings, blueprints) -> None:
-    """Put the per-person write limit on every API blueprint."""
-    for blueprint in blueprints:
-        limiter.limit(
-            lambda: settings.write_limit,
-            key_func=person_or_client,
-            methods=WRITE_METHODS,
-            scope="api-writes",
-            exempt_when=_exempt,
-        )(blueprint)
+def _not_an_api_write() -> bool:
+    return request.method not in WRITE_METHODS or not request.path.startswith("/api/")
+
+
+# Limits are read from the current app's settings at request time, so one Limiter serves
+# every app built in a process (tests build many).
+limiter = Limiter(
+    key_func=person_or_client,
+    default_limits=[_write_limit],
+    default_limits_exempt_when=_not_an_api_write,
+    headers_enabled=True,
+    key_prefix="loadzone",
+)
+
+
+def init_app(app: Flask, settings) -> None:
+    """Bind the limiter; sign-in declares its own limits on its route."""
+    app.config.update(
+        RATELIMIT_ENABLED=settings.rate_limit,
+        RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+    )
+    limiter.init_app(app)

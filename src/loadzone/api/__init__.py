@@ -5,7 +5,7 @@ from __future__ import annotations
 from apiflask import APIFlask
 from flask import current_app
 
-from .. import auth, ratelimit
+from .. import auth
 from ..bookings import Rules
 from ..errors import Invalid
 from ..permissions import Actor
@@ -46,8 +46,6 @@ def init_app(app: APIFlask) -> None:
 
     errors.init_app(app)
     guard.init_app(app)
-    modules = (session, me, vms, groups, history, docs)
-    ratelimit.init_app(app, auth.settings_of(app), [m.bp for m in modules])
-    for module in modules:
+    for module in (session, me, vms, groups, history, docs):
         app.register_blueprint(module.bp)
     app.register_blueprint(session.verify_bp)

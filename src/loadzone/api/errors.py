@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ..errors import DomainError
-from ..extensions import limiter
+from ..ratelimit import limiter
 
 log = logging.getLogger(__name__)
 

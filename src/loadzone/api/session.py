@@ -6,10 +6,11 @@ import logging
 
 from apiflask import APIBlueprint
 from flask import current_app, g, redirect, request, session
+from flask_limiter.util import get_remote_address
 
 from .. import accounts, auth, mailer
 from ..errors import NotAllowed
-from ..extensions import limiter
+from ..ratelimit import limiter
 from ..storage import transaction
 from . import now
 from .schemas import Empty, LoginIn, LoginOut
@@ -50,7 +51,9 @@ def _send_link(email: str, link: str) -> str:
 @bp.output(LoginOut, status_code=200, description="Signed in (open mode)")
 @bp.doc(responses={202: "A sign-in link was sent (link mode)"})
 @limiter.limit(lambda: auth.settings().login_limit, key_func=_login_address, scope="login-address")
-@limiter.limit(lambda: auth.settings().client_login_limit, scope="login-client")
+@limiter.limit(
+    lambda: auth.settings().client_login_limit, key_func=get_remote_address, scope="login-client"
+)
 def login(body):
     """Sign in by e-mail: at once in open mode, by a mailed link in link mode."""
     settings = auth.settings()
