@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> API
         instance_path=str(settings.instance_path),
     )
     _configure(app, settings)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -32,6 +32,13 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
+def _choice(name: str, options: tuple[str, ...]) -> str:
+    value = (_env(name, options[0]) or options[0]).lower()
+    if value not in options:
+        raise SystemExit(f"{PREFIX}{name} must be one of {', '.join(options)}, got {value!r}")
+    return value
+
+
 def _list(name: str) -> tuple[str, ...]:
     raw = _env(name, "") or ""
     return tuple(sorted({part.strip().lower() for part in raw.split(",") if part.strip()}))
@@ -84,6 +91,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 5000
     threads: int = 1000
+    worker: str = "gthread"
     rate_limit: bool = True
     login_limit: str = "10/minute;50/hour"
     client_login_limit: str = "30/minute"
@@ -102,9 +110,7 @@ def load_settings(instance_path: str | os.PathLike | None = None, **overrides) -
     load_dotenv(os.environ.get(PREFIX + "ENV_FILE", ".env"), override=False)
     instance = Path(instance_path or _env("INSTANCE_PATH") or Path.cwd() / "instance").resolve()
     instance.mkdir(parents=True, exist_ok=True)
-    auth_mode = (_env("AUTH_MODE", "link") or "link").lower()
-    if auth_mode not in ("link", "open"):
-        raise SystemExit(f"{PREFIX}AUTH_MODE must be 'link' or 'open', got {auth_mode!r}")
+    auth_mode = _choice("AUTH_MODE", ("link", "open"))
     values = dict(
         instance_path=instance,
         database_url=database_url(_env("DATABASE_URL"), instance),
@@ -124,6 +130,7 @@ def load_settings(instance_path: str | os.PathLike | None = None, **overrides) -
         host=_env("HOST", "127.0.0.1"),
         port=_int("PORT", 5000, 0),
         threads=_int("THREADS", 1000, 4),
+        worker=_choice("WORKER", ("gthread", "gevent")),
         rate_limit=(_env("RATE_LIMIT", "on") or "on").lower() not in ("off", "0", "false", "no"),
         login_limit=_env("LOGIN_LIMIT", "10/minute;50/hour"),
         client_login_limit=_env("CLIENT_LOGIN_LIMIT", "30/minute"),

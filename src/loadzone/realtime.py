@@ -61,7 +61,7 @@ def _on_connect(payload=None):
 def init_app(app: Flask, settings) -> None:
     socketio.init_app(
         app,
-        async_mode="threading",
+        async_mode="gevent" if settings.worker == "gevent" else "threading",
         message_queue=settings.redis_url,
         channel=settings.redis_channel,
         cors_allowed_origins=_origin_allowed_for(settings.public_url),

@@ -91,6 +91,15 @@ class _Reader:
             raise Invalid(f"{where}: {value!r} is not an ISO-8601 timestamp.") from exc
 
 
+def _text(value, where: str, limit: int, nullable: bool = False) -> str | None:
+    """A string the database can hold (at most `limit` characters, no NUL), or an error."""
+    if value is None and nullable:
+        return None
+    if not isinstance(value, str) or not 1 <= len(value) <= limit or "\x00" in value:
+        raise Invalid(f"{where}: expected text of 1-{limit} characters, got {value!r}.")
+    return value
+
+
 def _load_groups(reader: _Reader) -> tuple[list[Group], dict[str, int]]:
     groups, membership, names = [], {}, set()
     for index, item in enumerate(reader.section("groups", list)):
@@ -130,12 +139,18 @@ def _load_vms(reader: _Reader, group_ids: set[int], membership: dict, now) -> li
         group = item.get("group", membership.get(vm_id))
         if group is not None and group not in group_ids:
             raise Invalid(f"{where}: group {group!r} does not exist.")
-        owner = item.get("booked_by")
+        owner = _text(item.get("booked_by"), f"{where}.booked_by", 254, nullable=True)
         expires = reader.when(item.get("expires_at"), f"{where}.expires_at", nullable=True)
         if (owner is None) != (expires is None):
             raise Invalid(f"{where}: booked_by and expires_at must be set together.")
-        if owner is not None and not isinstance(owner, str):
-            raise Invalid(f"{where}: booked_by must be an e-mail address.")
+        if not isinstance(item.get("maintenance", False), bool):
+            raise Invalid(f"{where}: maintenance must be true or false.")
+        description = None if item.get("description") == "" else item.get("description")
+        description = _text(description, f"{where}.description", 10**6, nullable=True)
+        try:
+            description = inventory.check_description(description)
+        except Invalid as exc:
+            raise Invalid(f"{where}: {exc.message}") from exc
         vms.append(
             Vm(
                 id=vm_id,
@@ -143,8 +158,8 @@ def _load_vms(reader: _Reader, group_ids: set[int], membership: dict, now) -> li
                 booked_by=owner.lower() if owner else None,
                 booked_at=now if owner else None,
                 expires_at=expires,
-                description=inventory.check_description(item.get("description")),
-                maintenance=bool(item.get("maintenance", False)),
+                description=description,
+                maintenance=item.get("maintenance", False),
                 created_at=now,
                 warned=False,
             )
@@ -153,12 +168,15 @@ def _load_vms(reader: _Reader, group_ids: set[int], membership: dict, now) -> li
 
 
 def _load_users(reader: _Reader) -> tuple[list[User], list[HistoryEntry]]:
-    users, entries = [], []
+    users, entries, seen = [], [], set()
     allowed = {"vm_id", "start", "end", "action", "reason", "actor"}
     for email, item in reader.section("users", dict).items():
         where = f"users[{email!r}]"
         if not isinstance(item, dict) or set(item) - {"created", "bookings"}:
             raise Invalid(f"{where}: expected {{created, bookings}}.")
+        if _text(email, where, 254).lower() in seen:
+            raise Invalid(f"{where}: the same address appears twice (letter case is ignored).")
+        seen.add(email.lower())
         users.append(
             User(
                 email=email.lower(),
@@ -179,11 +197,11 @@ def _load_users(reader: _Reader) -> tuple[list[User], list[HistoryEntry]]:
             start = reader.when(rec.get("start"), f"{at}.start")
             entries.append(
                 HistoryEntry(
-                    vm_id=str(rec.get("vm_id")),
+                    vm_id=_text(rec.get("vm_id"), f"{at}.vm_id", 64),
                     action=rec["action"],
                     reason=rec.get("reason"),
                     user=email.lower(),
-                    actor=rec.get("actor", email.lower()),
+                    actor=_text(rec.get("actor", email.lower()), f"{at}.actor", 254, nullable=True),
                     start=start,
                     end=reader.when(rec.get("end"), f"{at}.end", nullable=True),
                     at=start,
@@ -193,9 +211,10 @@ def _load_users(reader: _Reader) -> tuple[list[User], list[HistoryEntry]]:
 
 
 def _is_empty() -> bool:
+    # Accounts count too: importing a person who already signed in would collide with them.
     return all(
         db.session.scalar(select(func.count()).select_from(t)) == 0
-        for t in (Vm, Group, HistoryEntry)
+        for t in (Vm, Group, HistoryEntry, User)
     )
 
 
@@ -210,7 +229,10 @@ def import_state(data, now, replace: bool = False) -> dict:
     users += [User(email=o, created=now, session_epoch=0, read_upto=0) for o in owners - known]
     if not _is_empty():
         if not replace:
-            raise Conflict("The database is not empty; use --replace to overwrite it.")
+            raise Conflict(
+                "The database is not empty (it holds VMs, groups, history or accounts); "
+                "use --replace to overwrite it."
+            )
         for table in (
             NotificationRead,
             Notification,

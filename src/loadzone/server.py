@@ -19,7 +19,9 @@ class Server(BaseApplication):
         s = self.settings
         self.cfg.set("bind", [f"[{s.host}]:{s.port}" if ":" in s.host else f"{s.host}:{s.port}"])
         self.cfg.set("workers", 1)
-        self.cfg.set("worker_class", "gthread")
+        # gthread (default): one thread per open WebSocket. gevent: one greenlet each
+        # (needs the `gevent` extra); see docs/performance.md for the comparison.
+        self.cfg.set("worker_class", s.worker)
         self.cfg.set("threads", s.threads)
         self.cfg.set("worker_connections", s.threads * 2)
         self.cfg.set("timeout", 60)

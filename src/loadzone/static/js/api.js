@@ -1,5 +1,5 @@
 // The JSON API client: one place that sends requests and turns failures into ApiError.
-import { has, t } from "./i18n.js";
+import { has, locale, t } from "./i18n.js";
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -34,9 +34,10 @@ function withQuery(path, query) {
   return text ? `${path}?${text}` : path;
 }
 
-/** A translated message for known error codes, else the server's own words. */
+/** The server's own (English) words, or a translation of a known error code. */
 export function errorMessage(error) {
-  if (error instanceof ApiError && has(`error.${error.code}`)) return t(`error.${error.code}`);
+  const key = `error.${error?.code}`;
+  if (error instanceof ApiError && locale !== "en" && has(key)) return t(key);
   return error?.message || t("error.unknown");
 }
 

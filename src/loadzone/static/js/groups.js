@@ -69,7 +69,7 @@ function card(group, vms) {
   const chips = el("ul", { class: "chips", "aria-label": t("group.vms_of", { group: title }) });
   chips.append(...vms.slice(0, CHIP_LIMIT).map((vm) => chip(vm, id)));
   if (vms.length > CHIP_LIMIT) {
-    chips.append(el("li", { class: "chip static", text: t("group.more", { n: formatNumber(vms.length - CHIP_LIMIT) }) }));
+    chips.append(el("li", { class: "chip static more", text: t("group.more", { n: formatNumber(vms.length - CHIP_LIMIT) }) }));
   }
   const actions = el("div", { class: "card-actions" });
   actions.append(
@@ -103,9 +103,12 @@ function render() {
   const cards = groups.map((group) => card(group, byGroup.get(group.id) || []));
   const loose = byGroup.get("none") || [];
   if (loose.length || groups.length) cards.push(card(null, loose));
-  // Keep focus on a control that survives the re-render (e.g. typing in a move field).
+  // A re-render must not lose what someone is typing in a "move" field, nor the focus.
+  const list = byId("group-list");
+  const drafts = [...list.querySelectorAll(".move-form input")].map((i) => [i.id, i.value]);
   const focused = document.activeElement?.id;
-  byId("group-list").replaceChildren(...cards);
+  list.replaceChildren(...cards);
+  for (const [id, value] of drafts) if (byId(id)) byId(id).value = value;
   byId("groups-empty").hidden = groups.length > 0;
   if (focused && byId(focused)) byId(focused).focus();
 }

@@ -1,0 +1,106 @@
+// The app: wires the modules together, loads the state and keeps it live.
+import { api, errorMessage } from "./api.js";
+import { initLanguage, initSignOut } from "./chrome.js";
+import { initBoard, showBoard } from "./board.js";
+import { initDialogs } from "./dialogs.js";
+import { byId } from "./dom.js";
+import { initGroups, showGroups } from "./groups.js";
+import { initHistory, showHistory } from "./history.js";
+import { t } from "./i18n.js";
+import { initNotifications, onNotification, refreshNotifications, toast } from "./notifications.js";
+import { initRouter, registerView } from "./router.js";
+import { connect } from "./socket.js";
+import * as store from "./store.js";
+import { initTheme } from "./theme.js";
+import { initUsage, showUsage } from "./usage.js";
+import { initVmDialog } from "./vm-dialog.js";
+
+const APPLY = {
+  vm_updated: store.putVm,
+  vm_deleted: (data) => store.dropVm(data.id),
+  group_updated: store.putGroup,
+  group_deleted: (data) => store.dropGroup(data.id),
+};
+
+let buffer = null; // events that arrive while a snapshot is loading, replayed over it
+let loading = null;
+let again = false;
+
+function onEvent(name, data) {
+  if (name === "notification") onNotification(data);
+  else if (buffer) buffer.push([name, data]);
+  else APPLY[name]?.(data);
+}
+
+function fillVmIds() {
+  const options = [...store.allVms()].map((vm) => new Option("", vm.id));
+  byId("vm-ids").replaceChildren(...options);
+}
+
+async function loadOnce() {
+  buffer = [];
+  try {
+    const [vms, groups] = await Promise.all([api("/api/vms"), api("/api/groups")]);
+    performance.mark("loadzone:vms-fetched");
+    store.reset(vms, groups);
+    for (const [name, data] of buffer) APPLY[name]?.(data);
+    byId("board-loading").hidden = true;
+  } catch (error) {
+    const loadingNote = byId("board-loading");
+    loadingNote.textContent = t("board.load_failed", { message: errorMessage(error) });
+    toast({ title: t("error.title"), detail: errorMessage(error), kind: "warning" });
+  } finally {
+    buffer = null;
+  }
+  refreshNotifications();
+}
+
+/** (Re)read the whole state; calls during a load run once more after it. */
+async function load() {
+  if (loading) {
+    again = true;
+    return loading;
+  }
+  loading = (async () => {
+    do {
+      again = false;
+      await loadOnce();
+    } while (again);
+    loading = null;
+  })();
+  return loading;
+}
+
+function init() {
+  initTheme();
+  initLanguage();
+  initSignOut();
+  initDialogs();
+  initBoard();
+  initVmDialog();
+  initGroups();
+  initHistory();
+  initNotifications();
+  initUsage();
+  registerView("board", (shown, params) => shown && showBoard(params));
+  registerView("mine", (shown) => showHistory(shown ? "mine" : null));
+  registerView("groups", (shown) => showGroups(shown));
+  registerView("history", (shown, params) => showHistory(shown ? "history" : null, params));
+  registerView("usage", (shown) => showUsage(shown));
+  initRouter();
+  store.on("reset", fillVmIds);
+  store.on("vm-removed", fillVmIds);
+  store.on("vm", ({ previous }) => previous || fillVmIds());
+
+  let started = false;
+  const link = connect({ onEvent, onConnect: () => started && load() });
+  // Subscribe before reading, so no change slips between the snapshot and the first event;
+  // a socket that is slow to come up must not hold the board back for long.
+  const timeout = new Promise((resolve) => setTimeout(resolve, 1500));
+  Promise.race([link.connected, timeout]).then(() => {
+    started = true;
+    load();
+  });
+}
+
+init();
