@@ -57,6 +57,9 @@ def test_override_leads_to_release_warning_and_audit(server_factory, watcher_fac
     warning = watch_a.wait_for("notification", lambda d: d["type"] == "expiry_warning")
     assert warning["vm_id"] == "vm-1"
     for watcher in (watch_a, watch_b):
+        # In order: added (free), booked, re-timed, then freed by the expiry.
+        watcher.wait_for("vm_updated", lambda d: d["id"] == "vm-1" and not d["booked_by"])
+        watcher.wait_for("vm_updated", lambda d: d["id"] == "vm-1" and d["booked_by"])
         freed = watcher.wait_for("vm_updated", lambda d: d["id"] == "vm-1" and not d["booked_by"])
         assert freed["expires_at"] is None
         note = watcher.wait_for("notification", lambda d: d["type"] == "vm_auto_released")
@@ -92,15 +95,19 @@ def test_kill_before_expiry_releases_at_startup_once(server_factory):
 
 def test_two_instances_release_and_warn_once(server_factory, watcher_factory):
     first = server_factory(admins=ADMIN, sweep_seconds=1, redis_url=REDIS_URL)
+    second = server_factory(admins=ADMIN, sweep_seconds=1, redis_url=REDIS_URL)
     alice = api_session(first.url, "alice@example.com")
     admin = api_session(first.url, ADMIN)
-    for index in range(5):
-        book_and_expire(first.url, alice, admin, f"vm-{index}", 4)
-    # The second instance plans the same bookings at its start-up: both race for each one.
-    second = server_factory(admins=ADMIN, sweep_seconds=1, redis_url=REDIS_URL)
     watch = watcher_factory(second.url, alice.token)
+    # The first instance has exact jobs for these, the second finds them in its sweep: both
+    # race for every release and warning.
     for index in range(5):
-        watch.wait_for("vm_updated", lambda d, i=index: d["id"] == f"vm-{i}" and not d["booked_by"])
+        book_and_expire(first.url, alice, admin, f"vm-{index}", 3)
+    for index in range(5):
+        watch.wait_for(
+            "notification",
+            lambda d, i=index: d["type"] == "vm_auto_released" and d["vm_id"] == f"vm-{i}",
+        )
 
     restarted = server_factory(admins=ADMIN).url
     for index in range(5):

@@ -11,6 +11,7 @@ from flask_limiter import RateLimitExceeded
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from .. import storage
 from ..errors import DomainError
 from ..ratelimit import limiter
 
@@ -28,6 +29,7 @@ CODES = {
     429: "rate_limited",
     500: "internal_error",
     503: "unavailable",
+    507: "storage_full",
 }
 
 
@@ -78,6 +80,22 @@ def init_app(app: APIFlask) -> None:
     @app.errorhandler(DBAPIError)
     def _database_down(error):
         log.error("database error: %s", error.__class__.__name__, exc_info=error)
+        problem = storage.storage_problem(error)
+        if problem == storage.FULL:
+            return error_response(
+                507,
+                "The database's disk is full; nothing was changed. Try again later.",
+                problem,
+                {"Retry-After": "30"},
+            )
+        if problem == storage.UNWRITABLE:
+            return error_response(
+                503,
+                "The database cannot write to its disk (read-only or failing); "
+                "nothing was changed. Try again later.",
+                problem,
+                {"Retry-After": "30"},
+            )
         return error_response(
             503,
             "The database is not answering; try again shortly.",

@@ -32,7 +32,7 @@ def create_group(body):
     return data, 201
 
 
-@bp.get("/<int:group_id>")
+@bp.get("/<int(max=2147483647):group_id>")
 @bp.output(GroupOut)
 def get_group(group_id: int):
     """One group."""
@@ -40,7 +40,7 @@ def get_group(group_id: int):
     return group_dict(inventory.get_group(group_id))
 
 
-@bp.patch("/<int:group_id>")
+@bp.patch("/<int(max=2147483647):group_id>")
 @bp.input(GroupPatch, arg_name="body")
 @bp.output(GroupOut)
 def edit_group(group_id: int, body):
@@ -51,7 +51,7 @@ def edit_group(group_id: int, body):
     return data
 
 
-@bp.delete("/<int:group_id>")
+@bp.delete("/<int(max=2147483647):group_id>")
 @bp.output(Empty)
 def delete_group(group_id: int):
     """Delete a group; its VMs become ungrouped."""

@@ -79,12 +79,12 @@ class HoursIn(Strict):
 
 class VmIn(Strict):
     id = vm_id_field(required=True)
-    group = StrictInt(allow_none=True)
+    group = StrictInt(allow_none=True, validate=validators.Range(min=1, max=2**31 - 1))
     description = Trimmed(validate=validators.Length(max=MAX_DESCRIPTION), allow_none=True)
 
 
 class VmPatch(Strict):
-    group = StrictInt(allow_none=True)
+    group = StrictInt(allow_none=True, validate=validators.Range(min=1, max=2**31 - 1))
     description = Trimmed(validate=validators.Length(max=MAX_DESCRIPTION), allow_none=True)
     maintenance = StrictBool()
     expires_at = Instant(metadata={"description": "Admins only: a new future expiry"})
