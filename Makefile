@@ -24,13 +24,13 @@ system-deps:
 	@scripts/system-deps.sh
 
 test: $(VENV)/.test system-deps
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 lint: $(VENV)/.test
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 bench: $(VENV)/.test
 	$(BIN)/python -m bench

@@ -42,24 +42,20 @@ class Planner:
         if expires_at is None:
             self.unplan(vm_id)
             return
-        self.scheduler.add_job(
-            self.release,
-            "date",
-            run_date=expires_at,
-            args=[vm_id],
-            id=f"release:{vm_id}",
-            replace_existing=True,
-        )
-        # The job itself skips bookings already warned (or too short to warn).
+        # The warning job itself skips bookings already warned (or too short to warn).
         warn_at = max(expires_at - self.rules.lead, utcnow())
-        self.scheduler.add_job(
-            self.warn,
-            "date",
-            run_date=warn_at,
-            args=[vm_id],
-            id=f"warn:{vm_id}",
-            replace_existing=True,
-        )
+        for kind, job, when in (
+            ("release", self.release, expires_at),
+            ("warn", self.warn, warn_at),
+        ):
+            self.scheduler.add_job(
+                job,
+                "date",
+                run_date=when,
+                args=[vm_id],
+                id=f"{kind}:{vm_id}",
+                replace_existing=True,
+            )
 
     def unplan(self, vm_id: str) -> None:
         for prefix in ("release", "warn"):
@@ -76,24 +72,23 @@ class Planner:
             self.unplan(event.payload["id"])
 
     # -- the jobs -------------------------------------------------------------------------
-    def release(self, vm_id: str) -> None:
+    def _claim(self, what: str, use_case, *args) -> None:
+        """Run one claiming use case in its own transaction; failures wait for the sweep."""
         with self.app.app_context():
             try:
                 with transaction():
-                    done = bookings.release_due(vm_id, utcnow())
+                    done = use_case(*args)
             except Exception:
-                log.exception("releasing %s failed; the sweep will retry", vm_id)
+                log.exception("%s failed; the sweep will retry", what)
                 return
         if not done:
-            log.debug("release of %s skipped: renewed, released or done elsewhere", vm_id)
+            log.debug("%s skipped: renewed, released or done elsewhere", what)
+
+    def release(self, vm_id: str) -> None:
+        self._claim(f"release of {vm_id}", bookings.release_due, vm_id, utcnow())
 
     def warn(self, vm_id: str) -> None:
-        with self.app.app_context():
-            try:
-                with transaction():
-                    bookings.warn_due(vm_id, utcnow(), self.rules)
-            except Exception:
-                log.exception("warning for %s failed; the sweep will retry", vm_id)
+        self._claim(f"warning for {vm_id}", bookings.warn_due, vm_id, utcnow(), self.rules)
 
     def sweep(self) -> None:
         """Catch what exact jobs missed: overdue releases and due warnings."""
