@@ -54,12 +54,10 @@ def login():
     """Sign in by e-mail (open mode at once, link mode by a mailed or printed link)."""
     if auth.session_email() is not None:
         return redirect(url_for("web.index"))
-    settings = _settings()
-    boot = {"auth_mode": settings.auth_mode, "locale": str(get_locale())}
     return render_template(
         "login.html",
-        boot=boot,
-        auth_mode=settings.auth_mode,
+        boot={"locale": str(get_locale())},
+        auth_mode=_settings().auth_mode,
         link_error=request.args.get("error") == "link",
     )
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import time
 
-from apiflask import APIFlask, HTTPError
-from flask import jsonify
+from apiflask import APIFlask, HTTPError, Schema, fields
+from flask import jsonify, request
 from flask_limiter import RateLimitExceeded
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .. import storage
 from ..errors import DomainError
@@ -31,6 +31,17 @@ CODES = {
     503: "unavailable",
     507: "storage_full",
 }
+
+
+class ErrorDetail(Schema):
+    code = fields.String(required=True, metadata={"description": "A stable slug to test on"})
+    message = fields.String(required=True, metadata={"description": "Human text"})
+
+
+class ErrorOut(Schema):
+    """What every failure under /api answers (the OpenAPI document says so too)."""
+
+    error = fields.Nested(ErrorDetail, required=True)
 
 
 def error_response(status: int, message: str, code: str | None = None, headers=None):
@@ -65,6 +76,7 @@ def _from_http_error(error: HTTPError):
 
 
 def init_app(app: APIFlask) -> None:
+    app.config.update(HTTP_ERROR_SCHEMA=ErrorOut, VALIDATION_ERROR_SCHEMA=ErrorOut)
     app.error_processor(_from_http_error)
 
     @app.errorhandler(DomainError)
@@ -115,9 +127,18 @@ def init_app(app: APIFlask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
+        if not _wants_json():
+            return error  # pages get Flask's plain HTML error page
         return error_response(error.code or 500, error.description or error.name)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         log.exception("unexpected error")
+        if not _wants_json():
+            return InternalServerError()
         return error_response(500, "Something went wrong on our side; it has been logged.")
+
+
+def _wants_json() -> bool:
+    """The API and the health check answer in JSON; pages answer in HTML."""
+    return request.path.startswith("/api/") or request.path == "/healthz"

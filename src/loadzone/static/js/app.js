@@ -3,7 +3,7 @@ import { api, errorMessage } from "./api.js";
 import { initLanguage, initSignOut } from "./chrome.js";
 import { initBoard, showBoard } from "./board.js";
 import { initDialogs } from "./dialogs.js";
-import { byId } from "./dom.js";
+import { byId, debounce } from "./dom.js";
 import { initGroups, showGroups } from "./groups.js";
 import { initHistory, showHistory } from "./history.js";
 import { t } from "./i18n.js";
@@ -32,10 +32,11 @@ function onEvent(name, data) {
   else APPLY[name]?.(data);
 }
 
-function fillVmIds() {
+// The VM ids offered while typing in "move a VM here" and the history filter.
+const fillVmIds = debounce(() => {
   const options = [...store.allVms()].map((vm) => new Option("", vm.id));
   byId("vm-ids").replaceChildren(...options);
-}
+}, 300);
 
 async function loadOnce() {
   buffer = [];

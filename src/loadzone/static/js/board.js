@@ -41,9 +41,8 @@ export function actionButtons(vm, { details = true } = {}) {
     list.push(button("renew", vm, t("action.renew"), "", t("action.renew_vm", name)));
     list.push(button("release", vm, t("action.release"), "", t("action.release_vm", name)));
   } else if (status === "booked" && boot.is_admin) {
-    list.push(
-      button("release", vm, t("action.release"), "danger ghost", t("action.force_release_vm", name)),
-    );
+    const label = t("action.force_release_vm", name);
+    list.push(button("release", vm, t("action.release"), "danger ghost", label));
   }
   if (details) {
     const label = t("action.details_vm", name);
@@ -132,8 +131,8 @@ function statusMatches(vm) {
 function matches(vm) {
   if (!groupMatches(vm) || !statusMatches(vm)) return false;
   if (!filters.q) return true;
-  const haystack = `${vm.id}\n${vm.description || ""}\n${vm.booked_by || ""}\n${store.groupName(vm.group)}`;
-  return haystack.toLowerCase().includes(filters.q);
+  const fields = [vm.id, vm.description, vm.booked_by, store.groupName(vm.group)];
+  return fields.some((field) => field && field.toLowerCase().includes(filters.q));
 }
 
 function summarise() {
@@ -173,6 +172,7 @@ function applyFilters() {
 }
 
 function renderAll() {
+  performance.mark("loadzone:board-render-start");
   rows.clear();
   const vms = [...store.allVms()].sort((a, b) => collator.compare(a.id, b.id));
   order = vms.map((vm) => vm.id);
@@ -233,7 +233,7 @@ function onVmRemoved({ id }) {
 
 function fillGroupFilter() {
   const select = byId("filter-group");
-  const keep = select.value;
+  const keep = filters.group; // may come from the URL before the groups were loaded
   const fixed = [...select.options].slice(0, 2);
   const options = store
     .sortedGroups()
@@ -244,12 +244,18 @@ function fillGroupFilter() {
 }
 
 function onGroups() {
+  const selected = filters.group;
   fillGroupFilter();
+  let renamed = false;
   for (const [id, refs] of rows) {
     const name = store.groupName(store.getVm(id).group);
-    if (refs.group.textContent !== name) refs.group.textContent = name;
+    if (refs.group.textContent !== name) {
+      refs.group.textContent = name;
+      renamed = true;
+    }
   }
-  applyFilters();
+  // Group names are searchable, and a deleted group may have been the filter.
+  if (renamed || selected !== filters.group) applyFilters();
 }
 
 /** Called by the router: `#board?group=3&status=free` presets the filters. */
@@ -257,9 +263,8 @@ export function showBoard(params) {
   let changed = false;
   for (const key of ["group", "status"]) {
     if (params.has(key)) {
-      const select = byId(`filter-${key}`);
-      select.value = params.get(key);
-      filters[key] = select.value;
+      filters[key] = params.get(key);
+      byId(`filter-${key}`).value = filters[key];
       changed = true;
     }
   }

@@ -106,7 +106,7 @@ function quickChoices(max) {
   });
 }
 
-export function openHours(mode, vm, opener) {
+function openHours(mode, vm, opener) {
   hours.mode = mode;
   hours.vm = vm;
   hours.max = mode === "book" ? boot.max_hours : Math.max(0, renewRoom(vm));

@@ -20,9 +20,14 @@ export function byId(id) {
   return document.getElementById(id);
 }
 
+const icons = new Map();
+
 /** An inline SVG icon copied from one already in the page (so the markup lives in templates). */
 export function icon(name) {
-  const source = byId("icons")?.content.querySelector(`[data-icon="${name}"] svg`);
+  if (!icons.has(name)) {
+    icons.set(name, byId("icons")?.content.querySelector(`[data-icon="${name}"] svg`));
+  }
+  const source = icons.get(name);
   return source ? source.cloneNode(true) : document.createTextNode("");
 }
 

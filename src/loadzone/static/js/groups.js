@@ -1,6 +1,6 @@
 // The groups view: create, rename, delete groups and move VMs between them.
 import { api, errorMessage } from "./api.js";
-import { statusOf } from "./board.js";
+import { collator, statusOf } from "./board.js";
 import { busy, confirmAction, openDialog } from "./dialogs.js";
 import { byId, el, icon, showError } from "./dom.js";
 import { boot, formatNumber, t } from "./i18n.js";
@@ -19,32 +19,39 @@ function members() {
     if (!byGroup.has(key)) byGroup.set(key, []);
     byGroup.get(key).push(vm);
   }
-  for (const list of byGroup.values()) list.sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true }));
+  for (const list of byGroup.values()) list.sort((a, b) => collator.compare(a.id, b.id));
   return byGroup;
 }
 
-function chip(vm, groupId) {
-  const item = el("li", { class: groupId == null || !boot.can_manage ? "chip static" : "chip" });
+function chip(vm, removable) {
+  const item = el("li", { class: removable ? "chip" : "chip static", "data-status": statusOf(vm) });
   item.append(el("span", { class: "vm-id", text: vm.id }));
-  item.dataset.status = statusOf(vm);
-  if (groupId != null && boot.can_manage) {
+  if (removable) {
     const label = t("group.remove_vm", { vm: vm.id });
+    const attributes = { "data-group-action": "ungroup", "data-id": vm.id };
     item.append(
-      el("button", {
-        type: "button",
-        class: "chip-remove",
-        "data-group-action": "ungroup",
-        "data-id": vm.id,
-        "aria-label": label,
-        title: label,
-      }, icon("close")),
+      el(
+        "button",
+        { type: "button", class: "chip-remove", "aria-label": label, title: label, ...attributes },
+        icon("close"),
+      ),
     );
   }
   return item;
 }
 
-function moveForm(groupId) {
-  const key = groupId ?? "none";
+function chips(vms, group, title) {
+  const list = el("ul", { class: "chips", "aria-label": t("group.vms_of", { group: title }) });
+  const removable = Boolean(group) && boot.can_manage;
+  list.append(...vms.slice(0, CHIP_LIMIT).map((vm) => chip(vm, removable)));
+  if (vms.length > CHIP_LIMIT) {
+    const more = t("group.more", { n: formatNumber(vms.length - CHIP_LIMIT) });
+    list.append(el("li", { class: "chip static more", text: more }));
+  }
+  return list;
+}
+
+function moveForm(key) {
   const input = el("input", {
     id: `move-${key}`,
     class: "input mono",
@@ -53,46 +60,54 @@ function moveForm(groupId) {
     maxlength: 64,
     required: true,
   });
+  const label = el("label", { for: input.id, text: t("group.move_here") });
   return el(
     "form",
     { class: "inline-form move-form", "data-group": key },
-    el("div", { class: "field" }, el("label", { for: input.id, text: t("group.move_here") }), input),
+    el("div", { class: "field" }, label, input),
     el("button", { type: "submit", class: "button", text: t("action.move") }),
     el("p", { class: "notice error", role: "alert", hidden: true }),
   );
 }
 
-function card(group, vms) {
-  const id = group ? group.id : null;
-  const booked = vms.filter((vm) => vm.booked_by).length;
-  const title = group ? group.name : t("group.none");
-  const chips = el("ul", { class: "chips", "aria-label": t("group.vms_of", { group: title }) });
-  chips.append(...vms.slice(0, CHIP_LIMIT).map((vm) => chip(vm, id)));
-  if (vms.length > CHIP_LIMIT) {
-    chips.append(el("li", { class: "chip static more", text: t("group.more", { n: formatNumber(vms.length - CHIP_LIMIT) }) }));
-  }
+function cardActions(group, key) {
   const actions = el("div", { class: "card-actions" });
-  actions.append(
-    el("a", { class: "button small ghost", href: `#board?group=${id ?? "none"}`, text: t("group.show_on_board") }),
-  );
+  const href = `#board?group=${key}`;
+  actions.append(el("a", { class: "button small ghost", href, text: t("group.show_on_board") }));
   if (group && boot.can_manage) {
+    const button = (action, className, text) =>
+      el("button", {
+        type: "button",
+        class: `button small ${className}`,
+        "data-group-action": action,
+        "data-id": group.id,
+        text,
+      });
     actions.append(
-      el("button", { type: "button", class: "button small", "data-group-action": "rename", "data-id": id, text: t("action.rename") }),
-      el("button", { type: "button", class: "button small danger ghost", "data-group-action": "delete", "data-id": id, text: t("action.delete") }),
+      button("rename", "", t("action.rename")),
+      button("delete", "danger ghost", t("action.delete")),
     );
   }
+  return actions;
+}
+
+function card(group, vms) {
+  const key = group ? String(group.id) : "none";
+  const title = group ? group.name : t("group.none");
+  const booked = vms.filter((vm) => vm.booked_by).length;
+  const counts = t("group.counts", { n: formatNumber(vms.length), booked: formatNumber(booked) });
   return el(
     "li",
-    { class: "card group-card", "data-group-id": id ?? "none" },
+    { class: "card group-card", "data-group-id": key },
     el(
       "div",
       { class: "card-head" },
       el("h2", { text: title }),
-      el("span", { class: "meta", text: t("group.counts", { n: formatNumber(vms.length), booked: formatNumber(booked) }) }),
+      el("span", { class: "meta", text: counts }),
     ),
-    vms.length ? chips : el("p", { class: "muted", text: t("group.empty") }),
-    boot.can_manage ? moveForm(id) : null,
-    actions,
+    vms.length ? chips(vms, group, title) : el("p", { class: "muted", text: t("group.empty") }),
+    boot.can_manage ? moveForm(key) : null,
+    cardActions(group, key),
   );
 }
 
@@ -113,18 +128,14 @@ function render() {
   if (focused && byId(focused)) byId(focused).focus();
 }
 
-function refresh() {
-  if (visible) render();
-  else dirty = true;
-}
-
 let queued = false;
 function queueRefresh() {
   if (queued) return;
   queued = true;
   requestAnimationFrame(() => {
     queued = false;
-    refresh();
+    if (visible) render();
+    else dirty = true;
   });
 }
 
@@ -135,7 +146,8 @@ export function showGroups(show) {
 
 function openGroupDialog(group, opener) {
   editing = group;
-  byId("group-title").textContent = group ? t("group.rename_title", { group: group.name }) : t("group.create_title");
+  const title = group ? t("group.rename_title", { group: group.name }) : t("group.create_title");
+  byId("group-title").textContent = title;
   byId("group-submit").textContent = group ? t("action.rename") : t("action.create");
   byId("group-name").value = group ? group.name : "";
   openDialog(byId("group-dialog"), opener);
@@ -154,6 +166,10 @@ async function submitGroup(event) {
   }
 }
 
+function moveTo(vmId, group) {
+  return api(`/api/vms/${encodeURIComponent(vmId)}`, { method: "PATCH", body: { group } });
+}
+
 async function moveVm(form) {
   const input = form.querySelector("input");
   const error = form.querySelector(".notice");
@@ -163,13 +179,26 @@ async function moveVm(form) {
     return;
   }
   const group = form.dataset.group === "none" ? null : Number(form.dataset.group);
-  const vm = await busy(form.querySelector("button"), error, () =>
-    api(`/api/vms/${encodeURIComponent(vmId)}`, { method: "PATCH", body: { group } }),
-  );
+  const vm = await busy(form.querySelector("button"), error, () => moveTo(vmId, group));
   if (vm) {
     input.value = "";
     store.putVm(vm);
   }
+}
+
+function askDelete(group, opener) {
+  confirmAction(
+    {
+      title: t("group.delete_title", { group: group.name }),
+      text: t("group.delete_text"),
+      label: t("action.delete"),
+      run: async () => {
+        await api(`/api/groups/${group.id}`, { method: "DELETE" });
+        store.dropGroup(group.id);
+      },
+    },
+    opener,
+  );
 }
 
 async function onCardClick(event) {
@@ -178,33 +207,21 @@ async function onCardClick(event) {
   const { groupAction, id } = target.dataset;
   if (groupAction === "ungroup") {
     try {
-      store.putVm(await api(`/api/vms/${encodeURIComponent(id)}`, { method: "PATCH", body: { group: null } }));
+      store.putVm(await moveTo(id, null));
     } catch (error) {
       toast({ title: t("error.title"), detail: errorMessage(error), kind: "warning" });
     }
     return;
   }
   const group = store.getGroup(Number(id));
-  if (!group) return;
-  if (groupAction === "rename") openGroupDialog(group, target);
-  if (groupAction === "delete") {
-    confirmAction(
-      {
-        title: t("group.delete_title", { group: group.name }),
-        text: t("group.delete_text"),
-        label: t("action.delete"),
-        run: async () => {
-          await api(`/api/groups/${group.id}`, { method: "DELETE" });
-          store.dropGroup(group.id);
-        },
-      },
-      target,
-    );
-  }
+  if (group && groupAction === "rename") openGroupDialog(group, target);
+  if (group && groupAction === "delete") askDelete(group, target);
 }
 
 export function initGroups() {
-  byId("add-group")?.addEventListener("click", (event) => openGroupDialog(null, event.currentTarget));
+  byId("add-group")?.addEventListener("click", (event) => {
+    openGroupDialog(null, event.currentTarget);
+  });
   byId("group-form").addEventListener("submit", submitGroup);
   const list = byId("group-list");
   list.addEventListener("click", onCardClick);

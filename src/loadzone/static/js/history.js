@@ -90,7 +90,12 @@ function bookingCard(vm) {
   const card = el(
     "li",
     { class: "card booking-card", "data-vm-card": vm.id },
-    el("div", { class: "card-head" }, el("h3", { class: "vm-id", text: vm.id }), el("span", { class: "muted", text: store.groupName(vm.group) })),
+    el(
+      "div",
+      { class: "card-head" },
+      el("h3", { class: "vm-id", text: vm.id }),
+      el("span", { class: "muted", text: store.groupName(vm.group) }),
+    ),
     vm.description ? el("p", { class: "muted", text: vm.description }) : null,
     el(
       "div",
@@ -101,7 +106,8 @@ function bookingCard(vm) {
     ),
     el("div", { class: "card-actions" }, ...actionButtons(vm)),
   );
-  track(`card:${vm.id}`, { text: count, host: card, meter, expiresAt: vm.expires_at, startedAt: vm.booked_at });
+  const times = { expiresAt: vm.expires_at, startedAt: vm.booked_at };
+  track(`card:${vm.id}`, { text: count, host: card, meter, ...times });
   return card;
 }
 
@@ -185,8 +191,7 @@ export function initHistory() {
     600,
   );
   store.on("vm", ({ vm, previous }) => {
-    const bookingChanged = vm.booked_by !== previous?.booked_by || vm.expires_at !== previous?.expires_at;
-    if (!bookingChanged) return;
+    if (vm.booked_by === previous?.booked_by && vm.expires_at === previous?.expires_at) return;
     if (touchesMe(vm, previous) && shown === "mine") {
       renderActive();
       reloadMine();

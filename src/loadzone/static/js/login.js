@@ -2,7 +2,7 @@
 import { api, errorMessage } from "./api.js";
 import { initLanguage } from "./chrome.js";
 import { byId, showError } from "./dom.js";
-import { boot, t } from "./i18n.js";
+import { t } from "./i18n.js";
 import { initTheme } from "./theme.js";
 
 async function signIn(event) {
@@ -42,4 +42,3 @@ async function signIn(event) {
 initTheme();
 initLanguage();
 byId("login-form").addEventListener("submit", signIn);
-document.documentElement.dataset.authMode = boot.auth_mode;

@@ -51,13 +51,15 @@ export function describe(note) {
 /** Show a toast; it leaves after a while, or at once with its close button or Escape. */
 export function toast({ title, detail, kind = "info", timeout = 7000 }) {
   const region = byId("toasts");
-  const close = el("button", { type: "button", class: "icon-button", "aria-label": t("action.close") }, icon("close"));
-  const node = el(
+  const attributes = { type: "button", class: "icon-button", "aria-label": t("action.close") };
+  const close = el("button", attributes, icon("close"));
+  const text = el(
     "div",
-    { class: "toast", "data-kind": kind },
-    el("div", { class: "toast-text" }, el("strong", { class: "toast-title", text: title }), detail ? el("span", { class: "toast-detail", text: detail }) : null),
-    close,
+    { class: "toast-text" },
+    el("strong", { class: "toast-title", text: title }),
+    detail ? el("span", { class: "toast-detail", text: detail }) : null,
   );
+  const node = el("div", { class: "toast", "data-kind": kind }, text, close);
   const dismiss = () => node.remove();
   close.addEventListener("click", dismiss);
   region.append(node);
@@ -101,7 +103,8 @@ function item(note) {
 }
 
 async function loadPage(fresh) {
-  const page = await api("/api/notifications", { query: { limit: 30, cursor: fresh ? null : cursor } });
+  const query = { limit: 30, cursor: fresh ? null : cursor };
+  const page = await api("/api/notifications", { query });
   cursor = page.next_cursor;
   setUnread(page.unread);
   const list = byId("notif-list");
@@ -137,12 +140,16 @@ export function initNotifications() {
   byId("notif-button").addEventListener("click", (event) => {
     permissionButton();
     openDialog(byId("notif-dialog"), event.currentTarget);
-    loadPage(true).catch((error) => toast({ title: t("error.title"), detail: errorMessage(error) }));
+    loadPage(true).catch((error) => {
+      toast({ title: t("error.title"), detail: errorMessage(error), kind: "warning" });
+    });
   });
   byId("notif-more").addEventListener("click", () => loadPage(false).catch(() => {}));
   byId("notif-read-all").addEventListener("click", async () => {
     if (!(await markRead({ all: true }))) return;
-    for (const node of byId("notif-list").querySelectorAll("[data-unread]")) delete node.dataset.unread;
+    for (const node of byId("notif-list").querySelectorAll("[data-unread]")) {
+      delete node.dataset.unread;
+    }
   });
   byId("notif-list").addEventListener("click", async (event) => {
     const node = event.target.closest(".notif[data-unread]");

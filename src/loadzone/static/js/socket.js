@@ -4,7 +4,13 @@ import { io } from "../vendor/socket.io-client/socket.io.esm.min.js";
 import { api } from "./api.js";
 import { byId } from "./dom.js";
 
-export const EVENTS = ["vm_updated", "vm_deleted", "group_updated", "group_deleted", "notification"];
+const EVENTS = [
+  "vm_updated",
+  "vm_deleted",
+  "group_updated",
+  "group_deleted",
+  "notification",
+];
 
 /**
  * Connect; `onEvent(name, data)` for each event, `onConnect()` on every (re)connection.
@@ -18,6 +24,7 @@ export function connect({ onEvent, onConnect }) {
     resolveFirst = resolve;
   });
   socket.on("connect", () => {
+    if (!performance.getEntriesByName("loadzone:live").length) performance.mark("loadzone:live");
     banner.hidden = true;
     document.body.dataset.live = "true";
     onConnect();

@@ -13,7 +13,7 @@ function stored() {
   }
 }
 
-export function currentTheme() {
+function currentTheme() {
   return document.documentElement.dataset.theme === "dark" ? "dark" : "light";
 }
 

@@ -27,29 +27,42 @@ function colour(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
+function formatter(percent) {
+  if (!percent) return (value) => formatNumber(value);
+  return (value) => `${formatNumber(Math.round(value * 10) / 10)} %`;
+}
+
+/** The chart's figures as text too, for screen readers (the canvas has role="img"). */
+function describe(canvas, labels, values, format) {
+  const title = canvas.closest("figure").querySelector("figcaption").textContent;
+  const figures = labels.map((label, i) => `${label}: ${format(values[i])}`).join(", ");
+  canvas.setAttribute("aria-label", `${title}: ${figures || t("usage.none")}`);
+}
+
 function draw(id, labels, values, { color, percent = false, horizontal = false }) {
-  const Chart = window.Chart;
   const canvas = byId(id);
-  const format = (v) => (percent ? `${formatNumber(Math.round(v * 10) / 10)} %` : formatNumber(v));
-  const summary = labels.map((label, i) => `${label}: ${format(values[i])}`).join(", ");
-  canvas.setAttribute("aria-label", `${canvas.closest("figure").querySelector("figcaption").textContent}: ${summary || t("usage.none")}`);
+  const format = formatter(percent);
+  describe(canvas, labels, values, format);
   charts[id]?.destroy();
   const valueAxis = {
     beginAtZero: true,
     grid: { color: colour("--chart-grid") },
     ticks: { callback: format, precision: percent ? undefined : 0 },
-    max: percent ? 100 : undefined,
   };
   const labelAxis = { grid: { display: false }, ticks: { autoSkip: false } };
-  charts[id] = new Chart(canvas, {
+  const dataset = { data: values, backgroundColor: colour(color), borderRadius: 4 };
+  charts[id] = new window.Chart(canvas, {
     type: "bar",
-    data: { labels, datasets: [{ data: values, backgroundColor: colour(color), borderRadius: 4, maxBarThickness: 28 }] },
+    data: { labels, datasets: [{ ...dataset, maxBarThickness: 28 }] },
     options: {
       indexAxis: horizontal ? "y" : "x",
       animation: false,
       maintainAspectRatio: false,
       locale,
-      plugins: { legend: { display: false }, tooltip: { callbacks: { label: (c) => format(c.parsed[horizontal ? "x" : "y"]) } } },
+      plugins: {
+        legend: { display: false },
+        tooltip: { callbacks: { label: (item) => format(item.parsed[horizontal ? "x" : "y"]) } },
+      },
       scales: horizontal ? { x: valueAxis, y: labelAxis } : { x: labelAxis, y: valueAxis },
     },
   });
@@ -61,51 +74,79 @@ function top(perVm, key, span) {
     bookings: usage.bookings,
     occupancy: (100 * usage.busy) / span,
   }));
-  return rows.filter((row) => row[key] > 0).sort((a, b) => b[key] - a[key]).slice(0, TOP);
+  return rows
+    .filter((row) => row[key] > 0)
+    .sort((a, b) => b[key] - a[key])
+    .slice(0, TOP);
 }
 
-function render() {
-  if (!history || !window.Chart) return;
-  const Chart = window.Chart;
-  Chart.defaults.color = colour("--muted");
-  Chart.defaults.borderColor = colour("--chart-grid");
-  Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
-  const days = Number(document.querySelector("input[name=usage-days]:checked").value);
-  const to = serverNow();
-  const from = to - days * DAY;
-  const span = to - from;
-  const { perVm, people } = computeUsage(history.records, from, to);
-  const vms = [...store.allVms()];
-  const groups = perGroup(perVm, vms, store.groupName, span).sort((a, b) => b.bookings - a.bookings || a.name.localeCompare(b.name));
-  const groupLabel = (g) => g.name || t("group.none");
-  draw("chart-group-bookings", groups.map(groupLabel), groups.map((g) => g.bookings), { color: "--chart-1" });
-  draw("chart-group-occupancy", groups.map(groupLabel), groups.map((g) => g.occupancy), { color: "--chart-2", percent: true });
-  const byBookings = top(perVm, "bookings", span);
-  draw("chart-vm-bookings", byBookings.map((r) => r.id), byBookings.map((r) => r.bookings), { color: "--chart-3", horizontal: true });
-  const byOccupancy = top(perVm, "occupancy", span);
-  draw("chart-vm-occupancy", byOccupancy.map((r) => r.id), byOccupancy.map((r) => r.occupancy), { color: "--chart-4", horizontal: true, percent: true });
+function chartDefaults() {
+  const defaults = window.Chart.defaults;
+  defaults.color = colour("--muted");
+  defaults.borderColor = colour("--chart-grid");
+  defaults.font.family = getComputedStyle(document.body).fontFamily;
+}
+
+function drawCharts(perVm, groups, span) {
+  const names = groups.map((g) => g.name || t("group.none"));
+  const ofGroups = (key) => groups.map((g) => g[key]);
+  draw("chart-group-bookings", names, ofGroups("bookings"), { color: "--chart-1" });
+  draw("chart-group-occupancy", names, ofGroups("occupancy"), {
+    color: "--chart-2",
+    percent: true,
+  });
+  const booked = top(perVm, "bookings", span);
+  draw("chart-vm-bookings", booked.map((r) => r.id), booked.map((r) => r.bookings), {
+    color: "--chart-3",
+    horizontal: true,
+  });
+  const occupied = top(perVm, "occupancy", span);
+  draw("chart-vm-occupancy", occupied.map((r) => r.id), occupied.map((r) => r.occupancy), {
+    color: "--chart-4",
+    horizontal: true,
+    percent: true,
+  });
+}
+
+function showTotals(perVm, people, span, vmCount) {
   let bookings = 0;
   let busy = 0;
   for (const usage of perVm.values()) {
     bookings += usage.bookings;
     busy += usage.busy;
   }
+  const occupancy = vmCount ? (100 * busy) / (span * vmCount) : null;
   byId("usage-bookings").textContent = formatNumber(bookings);
-  byId("usage-occupancy").textContent = vms.length ? `${formatNumber(Math.round((1000 * busy) / (span * vms.length)) / 10)} %` : "–";
+  byId("usage-occupancy").textContent = occupancy == null ? "–" : formatter(true)(occupancy);
   byId("usage-people").textContent = formatNumber(people);
-  byId("usage-status").textContent = history.partial ? t("usage.partial", { n: formatNumber(history.records.length) }) : t("usage.based_on", { n: formatNumber(history.records.length) });
+  const n = formatNumber(history.records.length);
+  byId("usage-status").textContent = t(history.partial ? "usage.partial" : "usage.based_on", { n });
+}
+
+function render() {
+  if (!history || !window.Chart) return;
+  chartDefaults();
+  const days = Number(document.querySelector("input[name=usage-days]:checked").value);
+  const to = serverNow();
+  const span = days * DAY;
+  const { perVm, people } = computeUsage(history.records, to - span, to);
+  const vms = [...store.allVms()];
+  const groups = perGroup(perVm, vms, store.groupName, span);
+  groups.sort((a, b) => b.bookings - a.bookings || a.name.localeCompare(b.name));
+  drawCharts(perVm, groups, span);
+  showTotals(perVm, people, span, vms.length);
   byId("view-usage").dataset.ready = "true";
 }
 
 async function refresh() {
-  const status = byId("usage-status");
-  status.textContent = t("usage.loading");
+  byId("usage-status").textContent = t("usage.loading");
   try {
-    const [, fetched] = await Promise.all([loadChartJs(), fetchHistory(new Date(serverNow() - 30 * DAY))]);
+    const since = new Date(serverNow() - 30 * DAY);
+    const [, fetched] = await Promise.all([loadChartJs(), fetchHistory(since)]);
     history = { ...fetched, fetchedAt: Date.now() };
     if (visible) render();
   } catch (error) {
-    status.textContent = errorMessage(error);
+    byId("usage-status").textContent = errorMessage(error);
   }
 }
 

@@ -114,7 +114,9 @@ function askDelete() {
   const vm = current;
   confirmAction({
     title: t("dialog.delete_vm_title", { vm: vm.id }),
-    text: vm.booked_by ? t("dialog.delete_booked_vm_text", { owner: vm.booked_by }) : t("dialog.delete_vm_text"),
+    text: vm.booked_by
+      ? t("dialog.delete_booked_vm_text", { owner: vm.booked_by })
+      : t("dialog.delete_vm_text"),
     label: t("action.delete"),
     run: async () => {
       const force = vm.booked_by && boot.is_admin ? "true" : undefined;
@@ -129,7 +131,9 @@ export function initVmDialog() {
   byId("vm-form").addEventListener("submit", save);
   byId("vm-expiry-form").addEventListener("submit", changeExpiry);
   byId("vm-delete").addEventListener("click", askDelete);
-  byId("vm-force-release").addEventListener("click", (event) => askRelease(current, event.currentTarget));
+  byId("vm-force-release").addEventListener("click", (event) => {
+    askRelease(current, event.currentTarget);
+  });
   byId("vm-history-link").addEventListener("click", () => byId("vm-dialog").close());
   byId("add-vm")?.addEventListener("click", (event) => open(null, event.currentTarget));
   onAction("details", open);
