@@ -223,8 +223,8 @@ class ServerProcess:
             try:
                 if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return self
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or still busy starting up
             time.sleep(0.05)
         raise RuntimeError(f"server did not start:\n{self.log.read_text()[-3000:]}")
 

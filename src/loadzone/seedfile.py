@@ -87,7 +87,7 @@ class _Reader:
             raise Invalid(f"{where}: expected an ISO-8601 timestamp, got {value!r}.")
         try:
             return parse_iso(value)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:  # an offset can push year 1 or 9999 out
             raise Invalid(f"{where}: {value!r} is not an ISO-8601 timestamp.") from exc
 
 
@@ -100,6 +100,16 @@ def _text(value, where: str, limit: int, nullable: bool = False) -> str | None:
     return value
 
 
+def _is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _one_of(record: dict, key: str, allowed: set) -> bool:
+    """Whether record[key] is one of `allowed` (a list or object there is simply not)."""
+    value = record.get(key)
+    return (value is None or isinstance(value, str)) and value in allowed
+
+
 def _load_groups(reader: _Reader) -> tuple[list[Group], dict[str, int]]:
     groups, membership, names = [], {}, set()
     for index, item in enumerate(reader.section("groups", list)):
@@ -107,16 +117,19 @@ def _load_groups(reader: _Reader) -> tuple[list[Group], dict[str, int]]:
         if not isinstance(item, dict) or set(item) - {"id", "name", "vm_ids"}:
             raise Invalid(f"{where}: expected {{id, name, vm_ids}}, got {item!r}.")
         gid = item.get("id")
-        if isinstance(gid, bool) or not isinstance(gid, int) or gid < 1:
-            raise Invalid(f"{where}: id must be a positive integer.")
+        if isinstance(gid, bool) or not isinstance(gid, int) or not 1 <= gid <= inventory.MAX_ID:
+            raise Invalid(f"{where}: id must be a positive integer up to {inventory.MAX_ID}.")
         try:
-            name = inventory.check_group_name(item.get("name"))
+            name = inventory.check_group_name(_text(item.get("name"), f"{where}.name", 10**6))
         except (Invalid, AttributeError) as exc:
-            raise Invalid(f"{where}: name must be 1-100 characters.") from exc
+            raise Invalid(f"{where}: name must be text of 1-100 characters.") from exc
+        vm_ids = item.get("vm_ids") or []
+        if not isinstance(vm_ids, list) or not all(isinstance(v, str) for v in vm_ids):
+            raise Invalid(f"{where}: vm_ids must be a list of VM ids.")
         if name.lower() in names or any(g.id == gid for g in groups):
             raise Invalid(f"{where}: duplicate group id or name.")
         names.add(name.lower())
-        for vm_id in item.get("vm_ids") or []:
+        for vm_id in vm_ids:
             membership[vm_id] = gid
         groups.append(Group(id=gid, name=name, name_key=name.lower()))
     return groups, membership
@@ -137,7 +150,7 @@ def _load_vms(reader: _Reader, group_ids: set[int], membership: dict, now) -> li
             raise Invalid(f"{where}: duplicate VM id {vm_id!r}.")
         seen.add(vm_id)
         group = item.get("group", membership.get(vm_id))
-        if group is not None and group not in group_ids:
+        if group is not None and (not _is_id(group) or group not in group_ids):
             raise Invalid(f"{where}: group {group!r} does not exist.")
         owner = _text(item.get("booked_by"), f"{where}.booked_by", 254, nullable=True)
         expires = reader.when(item.get("expires_at"), f"{where}.expires_at", nullable=True)
@@ -185,14 +198,21 @@ def _load_users(reader: _Reader) -> tuple[list[User], list[HistoryEntry]]:
                 read_upto=0,
             )
         )
-        for index, rec in enumerate(item.get("bookings") or []):
+        records = item.get("bookings") or []
+        if not isinstance(records, list):
+            raise Invalid(f"{where}.bookings: expected a list.")
+        for index, rec in enumerate(records):
             at = f"{where}.bookings[{index}]"
-            if not isinstance(rec, dict) or set(rec) - allowed or rec.get("action") not in ACTIONS:
+            if (
+                not isinstance(rec, dict)
+                or set(rec) - allowed
+                or not _one_of(rec, "action", ACTIONS)
+            ):
                 raise Invalid(
                     f"{at}: expected {{vm_id, start, end, action}} with action "
                     f"book, renew or release; got {rec!r}."
                 )
-            if rec.get("reason") not in REASONS:
+            if not _one_of(rec, "reason", REASONS):
                 raise Invalid(f"{at}: unknown reason {rec.get('reason')!r}.")
             start = reader.when(rec.get("start"), f"{at}.start")
             entries.append(

@@ -19,6 +19,11 @@ def error_of(response, status: int, code: str | None = None) -> dict:
     return body["error"]
 
 
+def delete(client, path: str):
+    """DELETE as the browser sends it: a cookie write always carries the JSON content type."""
+    return client.delete(path, content_type="application/json")
+
+
 def snapshot(client, reader=None) -> dict:
     """All state a request could change: VMs, groups, the audit (as `reader`, default `client`),
     and the client's own notifications and tokens."""

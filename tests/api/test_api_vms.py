@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from loadzone.timeutil import parse_iso
-from tests.api.conftest import error_of, snapshot
+from tests.api.conftest import delete, error_of, snapshot
 from tests.conftest import sign_in
 
 
@@ -86,9 +86,9 @@ def test_add_existing_vm_is_409(admin, make_vm):
     assert snapshot(admin) == before
 
 
-@pytest.mark.parametrize("group", [999, 2**31, 10**30])
-def test_add_vm_to_unknown_group_is_404(admin, group):
-    error_of(admin.post("/api/vms", json={"id": "vm-1", "group": group}), 404, "group_not_found")
+@pytest.mark.parametrize(("group", "status"), [(999, 404), (0, 400), (2**31, 400), (10**30, 400)])
+def test_add_vm_to_unknown_group(admin, group, status):
+    error_of(admin.post("/api/vms", json={"id": "vm-1", "group": group}), status)
     assert admin.get("/api/vms").get_json() == []
 
 
@@ -114,8 +114,8 @@ def test_patch_group_description_and_maintenance(stocked, admin, alice):
 
 def test_patch_to_unknown_group_is_404_and_changes_nothing(stocked, admin):
     before = snapshot(admin)
-    error_of(admin.patch("/api/vms/vm-free", json={"group": 4242}), 404)
-    error_of(admin.patch("/api/vms/vm-free", json={"group": 10**30}), 404)
+    error_of(admin.patch("/api/vms/vm-free", json={"group": 4242}), 404, "group_not_found")
+    error_of(admin.patch("/api/vms/vm-free", json={"group": 10**30}), 400)
     error_of(admin.patch("/api/vms/ghost", json={"description": "x"}), 404)
     assert snapshot(admin) == before
 
@@ -159,21 +159,21 @@ def test_set_expiry_of_a_free_vm_is_409(stocked, admin):
 
 
 def test_delete_free_vm(stocked, admin, alice):
-    assert admin.delete("/api/vms/vm-free", json=None, content_type="application/json").status_code == 200
+    assert delete(admin, "/api/vms/vm-free").status_code == 200
     error_of(alice.get("/api/vms/vm-free"), 404)
     assert alice.get(f"/api/groups/{stocked['id']}").get_json()["vm_ids"] == []
-    error_of(admin.delete("/api/vms/vm-free", json=None, content_type="application/json"), 404)
+    error_of(delete(admin, "/api/vms/vm-free"), 404)
 
 
 def test_delete_booked_vm_without_force_is_409(stocked, admin):
     before = snapshot(admin)
-    error_of(admin.delete("/api/vms/vm-booked", json=None, content_type="application/json"), 409, "vm_booked")
-    error_of(admin.delete("/api/vms/vm-booked?force=false", json=None, content_type="application/json"), 409, "vm_booked")
+    error_of(delete(admin, "/api/vms/vm-booked"), 409, "vm_booked")
+    error_of(delete(admin, "/api/vms/vm-booked?force=false"), 409, "vm_booked")
     assert snapshot(admin) == before
 
 
 def test_force_delete_records_an_admin_release(stocked, admin, alice):
-    assert admin.delete("/api/vms/vm-booked?force=true", json=None, content_type="application/json").status_code == 200
+    assert delete(admin, "/api/vms/vm-booked?force=true").status_code == 200
     error_of(alice.get("/api/vms/vm-booked"), 404)
     record = alice.get("/api/history?vm_id=vm-booked").get_json()["items"][0]
     assert (record["action"], record["reason"], record["user"], record["actor"]) == (
@@ -192,7 +192,7 @@ def test_force_flag_needs_an_admin(app_factory):
     alice, bob = sign_in(app, "alice@example.com"), sign_in(app, "bob@example.com")
     assert bob.post("/api/vms", json={"id": "vm-1"}).status_code == 201
     assert alice.post("/api/vms/vm-1/book", json={"hours": 1}).status_code == 200
-    error_of(bob.delete("/api/vms/vm-1?force=true", json=None, content_type="application/json"), 409, "vm_booked")
+    error_of(delete(bob, "/api/vms/vm-1?force=true"), 409, "vm_booked")
     assert alice.get("/api/vms/vm-1").get_json()["booked_by"] == "alice@example.com"
 
 

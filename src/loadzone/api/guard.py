@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from flask import Flask, request
+from gunicorn.http.errors import ParseException
 
 from .. import auth
 from ..errors import Invalid
@@ -54,7 +55,10 @@ def _bad_url() -> bool:
 
 def _check_body():
     """Refuse non-JSON, malformed, non-UTF-8, unstorable or absurdly nested bodies early."""
-    raw = request.get_data(cache=True)
+    try:
+        raw = request.get_data(cache=True)
+    except (OSError, ParseException):  # a body the server cannot read, e.g. a malformed chunk
+        return error_response(400, "The request body could not be read.", "invalid_body")
     if not raw:
         return None
     if request.mimetype != "application/json":

@@ -64,7 +64,7 @@ def create_token(body):
     return data
 
 
-@bp.delete("/me/tokens/<int(max=2147483647):token_id>")
+@bp.delete("/me/tokens/<int:token_id>")
 @bp.output(Empty, status_code=200)
 def revoke_token(token_id: int):
     """Revoke one of my tokens; it stops working at once."""
