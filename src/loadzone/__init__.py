@@ -9,6 +9,7 @@ from apiflask import APIFlask
 from . import api, channels, events, mailer, ratelimit, realtime, security, storage, web
 from .bookings import Rules
 from .config import Settings, load_settings
+from .errors import Unavailable
 from .extensions import db
 
 __all__ = ["create_app"]
@@ -65,7 +66,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> API
     @app.get("/healthz")
     @app.doc(hide=True)
     def healthz():
-        storage.ping()
+        problem = storage.health()
+        if problem:
+            raise Unavailable(f"Database writes are failing lately: {problem}.", problem)
         return {"status": "ok"}
 
     if migrate:

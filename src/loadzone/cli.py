@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from . import bookings, inventory, seedfile, storage
+from . import backup, bookings, inventory, seedfile, storage
 from .errors import DomainError
+from .extensions import db
 from .permissions import Actor
 from .storage import transaction
 from .timeutil import utcnow
@@ -92,6 +94,34 @@ def export_command(output):
     """Write the whole state as data.json."""
     json.dump(seedfile.export_state(), output, indent=2, ensure_ascii=False)
     output.write("\n")
+
+
+@main.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@with_appcontext
+def backup_command(path):
+    """Write a consistent copy of the database (safe while servers run)."""
+    try:
+        click.echo(backup.backup(current_app.config["SQLALCHEMY_DATABASE_URI"], path))
+    except DomainError as error:
+        _fail(error)
+
+
+@main.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def restore_command(path, yes):
+    """Replace the SQLite database with a backup (every server stopped first)."""
+    if not yes:
+        click.confirm("Replace the current database with this backup?", abort=True)
+    db.engine.dispose()  # no connection of ours may hold the file while we check and copy
+    try:
+        click.echo(backup.restore_sqlite(current_app.config["SQLALCHEMY_DATABASE_URI"], path))
+    except DomainError as error:
+        _fail(error)
+    storage.upgrade(current_app)  # a backup from an older version gets the newer schema
+    click.echo("Start the servers again: start-up releases bookings that expired meanwhile.")
 
 
 @main.group("vm")

@@ -75,15 +75,17 @@ def list_for(email: str, limit: int, before_id: int | None) -> tuple[list[dict],
 
 
 def mark_read(email: str, ids: list[int] | None) -> int:
-    """Mark the given notifications read (only ones the person can see), or all with ids=None."""
+    """Mark notifications read (only ones the person can see), or all with ids=None; returns
+    how many were asked for and visible, or for all, how many were unread."""
     user = db.session.get(User, email)
     if ids is None:
+        unread = unread_count(email)
         newest = db.session.scalar(
             select(Notification.id).where(_visible_to(email)).order_by(Notification.id.desc())
         )
         if newest:
             user.read_upto = max(user.read_upto or 0, newest)
-        return 0 if newest is None else 1
+        return unread
     visible = set(
         db.session.scalars(
             select(Notification.id).where(Notification.id.in_(ids), _visible_to(email))

@@ -46,5 +46,8 @@ def init_app(app: Flask, settings) -> None:
     app.config.update(
         RATELIMIT_ENABLED=settings.rate_limit,
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        # Redis down must not take bookings down: count in memory until it is back.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_SWALLOW_ERRORS=True,
     )
     limiter.init_app(app)

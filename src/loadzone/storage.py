@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
@@ -18,6 +19,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _IMMEDIATE = "loadzone_immediate"
 # Any fixed number: the advisory lock that keeps two instances from migrating at once.
 _MIGRATION_LOCK = 7402301
+# Storage problems a failed write can reveal; /healthz reports one for this long.
+FULL, UNWRITABLE = "storage_full", "storage_unwritable"
+_PROBLEM = "loadzone.storage_problem"
+PROBLEM_SECONDS = 30
 
 
 def engine_options(url: str) -> dict:
@@ -51,6 +56,28 @@ def configure_engine(engine: Engine) -> None:
         event.listen(engine, "begin", _sqlite_begin)
 
 
+def storage_problem(error: BaseException) -> str | None:
+    """What a driver error says about the disk: FULL, UNWRITABLE, or None for anything else."""
+    orig = getattr(error, "orig", error)
+    name = getattr(orig, "sqlite_errorname", None) or ""
+    state = getattr(orig, "sqlstate", None) or ""
+    if name == "SQLITE_FULL" or state == "53100":  # 53100: disk_full
+        return FULL
+    # 25006: read_only_sql_transaction, 58030: io_error
+    if name.startswith(("SQLITE_READONLY", "SQLITE_IOERR")) or state in ("25006", "58030"):
+        return UNWRITABLE
+    return None
+
+
+def _note(error: BaseException | None) -> None:
+    """Remember a write that failed on storage (for /healthz); a commit clears it."""
+    problem = None if error is None else storage_problem(error)
+    if problem:
+        current_app.extensions[_PROBLEM] = (problem, time.monotonic())
+    elif error is None:
+        current_app.extensions.pop(_PROBLEM, None)
+
+
 @contextmanager
 def transaction() -> Iterator:
     """One use case, one commit: write lock taken at the start, rollback on any error."""
@@ -58,13 +85,15 @@ def transaction() -> Iterator:
     if session.in_transaction():
         # Only reads (who is asking) can have happened before a use case starts.
         session.commit()
-    session.connection(execution_options={_IMMEDIATE: True})
     try:
+        session.connection(execution_options={_IMMEDIATE: True})
         yield session
         session.commit()
-    except BaseException:
+    except BaseException as error:
         session.rollback()
+        _note(error)
         raise
+    _note(None)
 
 
 def alembic_config(connection=None) -> Config:
@@ -94,3 +123,12 @@ def ping() -> None:
     """Raise if the database does not answer."""
     with db.engine.connect() as connection:
         connection.execute(text("SELECT 1"))
+
+
+def health() -> str | None:
+    """Raise if the database does not answer; name the storage problem writes met lately."""
+    ping()
+    noted = current_app.extensions.get(_PROBLEM)
+    if noted and time.monotonic() - noted[1] < PROBLEM_SECONDS:
+        return noted[0]
+    return None

@@ -218,3 +218,7 @@ class ReadOut(Schema):
 
 class Empty(Schema):
     pass
+
+
+class NoBody(Strict):
+    """Actions without parameters: an empty object (or no body) and nothing else."""

@@ -13,7 +13,7 @@ from ..errors import NotAllowed
 from ..ratelimit import limiter
 from ..storage import transaction
 from . import now
-from .schemas import Empty, LoginIn, LoginOut
+from .schemas import Empty, LoginIn, LoginOut, NoBody
 
 bp = APIBlueprint("session", __name__, url_prefix="/api/auth", tag="Sign-in")
 verify_bp = APIBlueprint("verify", __name__, enable_openapi=False)
@@ -77,8 +77,9 @@ def login(body):
 
 
 @bp.post("/logout")
+@bp.input(NoBody, arg_name="body")
 @bp.output(Empty, status_code=200)
-def logout():
+def logout(body):
     """End the session: every browser signed in as this person is signed out."""
     actor = auth.require_actor()
     if g.get("via_cookie"):

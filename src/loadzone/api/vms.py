@@ -10,7 +10,7 @@ from ..errors import Invalid
 from ..serialize import vm_dict
 from ..storage import transaction
 from . import actor, now, rules
-from .schemas import DeleteQuery, Empty, HoursIn, VmIn, VmOut, VmPatch, VmQuery
+from .schemas import DeleteQuery, Empty, HoursIn, NoBody, VmIn, VmOut, VmPatch, VmQuery
 
 bp = APIBlueprint("vms", __name__, url_prefix="/api/vms", tag="VMs")
 
@@ -110,8 +110,9 @@ def renew(vm_id: str, body):
 
 
 @bp.post("/<vm_id>/release")
+@bp.input(NoBody, arg_name="body")
 @bp.output(VmOut)
-def release(vm_id: str):
+def release(vm_id: str, body):
     """Release my booking now (admins: anyone's)."""
     with transaction():
         data = vm_dict(bookings.release(actor(), vm_id, now()))
