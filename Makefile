@@ -32,7 +32,11 @@ lint: $(VENV)/.test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(VENV)/.test
+$(VENV)/.bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@ $(VENV)/.test $(VENV)/.app
+
+bench: $(VENV)/.bench
 	$(BIN)/python -m bench
 
 clean:

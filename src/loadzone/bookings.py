@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from . import inventory, notify
 from .errors import Conflict, Invalid, NotAllowed
@@ -33,8 +33,9 @@ def _check_hours(hours: int, limit: int) -> None:
 
 
 def _record(vm_id, action, user, actor, now, end, reason=None) -> None:
-    db.session.add(
-        HistoryEntry(
+    """Append one audit record (a Core insert: it is on every booking's path)."""
+    db.session.execute(
+        insert(HistoryEntry).values(
             at=now,
             action=action,
             reason=reason,
@@ -105,9 +106,8 @@ def book(actor: Actor, vm_id: str, hours: int, now: datetime, rules: Rules) -> V
 
 
 def _publish(vm_id: str) -> Vm:
-    db.session.flush()
-    vm = inventory.get_vm(vm_id)
-    db.session.refresh(vm)
+    """Read the VM as the conditional updates left it and queue it for every browser."""
+    vm = db.session.get(Vm, vm_id, populate_existing=True)
     inventory.publish_vm(vm)
     return vm
 
@@ -257,7 +257,9 @@ def release_due(vm_id: str, now: datetime) -> bool:
 
 def expired_ids(now: datetime) -> list[str]:
     """VMs whose booking has passed its expiry (uses the expires_at index)."""
-    return list(db.session.scalars(select(Vm.id).where(Vm.expires_at <= now).order_by(Vm.id)))
+    # Ordered by the indexed column: ordering by id made SQLite scan every VM.
+    query = select(Vm.id).where(Vm.expires_at <= now).order_by(Vm.expires_at)
+    return list(db.session.scalars(query))
 
 
 def warning_due_ids(now: datetime, rules: Rules) -> list[str]:
@@ -269,6 +271,12 @@ def warning_due_ids(now: datetime, rules: Rules) -> list[str]:
             )
         )
     )
+
+
+def warning_due(vm_id: str, now: datetime, rules: Rules) -> bool:
+    """Read-only: does this booking wait for its warning now? (Spares a write lock.)"""
+    vm = db.session.get(Vm, vm_id)
+    return bool(vm and vm.booked_by and not vm.warned and now < vm.expires_at <= now + rules.lead)
 
 
 def warn_due(vm_id: str, now: datetime, rules: Rules) -> str | None:

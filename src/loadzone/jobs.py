@@ -88,7 +88,18 @@ class Planner:
         self._claim(f"release of {vm_id}", bookings.release_due, vm_id, utcnow())
 
     def warn(self, vm_id: str) -> None:
-        self._claim(f"warning for {vm_id}", bookings.warn_due, vm_id, utcnow(), self.rules)
+        # Most warning jobs find nothing to do (short bookings are born warned): look first,
+        # and take the write lock only for a warning that is really due.
+        with self.app.app_context():
+            try:
+                due = bookings.warning_due(vm_id, utcnow(), self.rules)
+            except Exception:
+                log.exception("reading %s for its warning failed; the sweep will retry", vm_id)
+                return
+            finally:
+                db.session.remove()
+        if due:
+            self._claim(f"warning for {vm_id}", bookings.warn_due, vm_id, utcnow(), self.rules)
 
     def sweep(self) -> None:
         """Catch what exact jobs missed: overdue releases and due warnings."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, insert, or_, select
 
 from . import events
 from .extensions import db
@@ -35,7 +35,7 @@ def record(
 ) -> Notification:
     """Store a notification in the current transaction and queue its realtime event."""
     assert type_ in BROADCAST_TYPES | PERSONAL_TYPES, type_
-    note = Notification(
+    values = dict(
         type=type_,
         message=message,
         vm_id=vm_id,
@@ -44,8 +44,9 @@ def record(
         recipient=recipient,
         created_at=now,
     )
-    db.session.add(note)
-    db.session.flush()
+    # A Core insert: this runs on every booking, and an ORM flush costs several times more.
+    note_id = db.session.execute(insert(Notification).values(values).returning(Notification.id))
+    note = Notification(id=note_id.scalar_one(), **values)
     payload = notification_dict(note)
     events.queue(db.session, events.Event("notification", payload, recipient, mail_to))
     return note

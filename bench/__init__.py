@@ -1,0 +1,1 @@
+"""Benchmarks of LoadZone: run `make bench` or `python -m bench --help`."""
