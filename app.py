@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from loadzone.server import serve  # noqa: E402  (needs the path above)
+from loadzone.server import serve
 
 if __name__ == "__main__":
     serve()
