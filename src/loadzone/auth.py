@@ -16,11 +16,7 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def settings():
-    return settings_of(current_app)
-
-
-def settings_of(app):
-    return app.extensions["loadzone.settings"]
+    return current_app.extensions["loadzone.settings"]
 
 
 def actor_for(email: str) -> Actor:

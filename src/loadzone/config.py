@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -98,7 +98,6 @@ class Settings:
     write_limit: str = "120/minute"
     sweep_seconds: int = 10
     proxy_hops: int = 0
-    extra: dict = field(default_factory=dict)
 
     @property
     def secure_cookies(self) -> bool:

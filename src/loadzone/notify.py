@@ -52,6 +52,13 @@ def record(
     return note
 
 
+def _read_mark(email: str):
+    """True for a notification the person marked read one by one."""
+    return exists().where(
+        and_(NotificationRead.user == email, NotificationRead.notification_id == Notification.id)
+    )
+
+
 def _visible_to(email: str):
     return or_(Notification.recipient.is_(None), Notification.recipient == email)
 
@@ -60,9 +67,7 @@ def list_for(email: str, limit: int, before_id: int | None) -> tuple[list[dict],
     """A page of the person's notifications, newest first, each with its `read` flag."""
     user = db.session.get(User, email)
     read_upto = user.read_upto if user else 0
-    read_mark = exists().where(
-        and_(NotificationRead.user == email, NotificationRead.notification_id == Notification.id)
-    )
+    read_mark = _read_mark(email)
     query = select(Notification, read_mark.label("marked")).where(_visible_to(email))
     if before_id is not None:
         query = query.where(Notification.id < before_id)
@@ -108,9 +113,7 @@ def unread_count(email: str) -> int:
     """How many notifications the person has not read."""
     user = db.session.get(User, email)
     read_upto = user.read_upto if user else 0
-    read_mark = exists().where(
-        and_(NotificationRead.user == email, NotificationRead.notification_id == Notification.id)
-    )
+    read_mark = _read_mark(email)
     query = select(func.count(Notification.id)).where(
         _visible_to(email), Notification.id > read_upto, ~read_mark
     )

@@ -210,7 +210,8 @@ def integrity(path) -> tuple[str, dict]:
     return check, owners
 
 
-def test_sqlite_full_disk_is_a_clear_error_and_heals(disk_server, small_disk):
+def serve_one_booking(disk_server):
+    """A server on the small disk with vm-1 booked by Alice and vm-2 free."""
     start, path = disk_server
     server = start()
     url = server.url
@@ -218,6 +219,11 @@ def test_sqlite_full_disk_is_a_clear_error_and_heals(disk_server, small_disk):
     for vm_id in ("vm-1", "vm-2"):
         assert admin.post(f"{url}/api/vms", json={"id": vm_id}).status_code == 201
     assert alice.post(f"{url}/api/vms/vm-1/book", json={"hours": 2}).status_code == 200
+    return server, url, alice, path
+
+
+def test_sqlite_full_disk_is_a_clear_error_and_heals(disk_server, small_disk):
+    server, url, alice, path = serve_one_booking(disk_server)
 
     small_disk.fill()
     refused = Counter()
@@ -243,13 +249,7 @@ def test_sqlite_full_disk_is_a_clear_error_and_heals(disk_server, small_disk):
 
 
 def test_sqlite_read_only_disk_is_a_clear_error_without_corruption(disk_server, small_disk):
-    start, path = disk_server
-    server = start()
-    url = server.url
-    alice, admin = api_session(url, ALICE), api_session(url, ADMIN)
-    for vm_id in ("vm-1", "vm-2"):
-        assert admin.post(f"{url}/api/vms", json={"id": vm_id}).status_code == 201
-    assert alice.post(f"{url}/api/vms/vm-1/book", json={"hours": 2}).status_code == 200
+    server, url, alice, path = serve_one_booking(disk_server)
 
     small_disk.fail()
     refused = Counter()
@@ -268,7 +268,7 @@ def test_sqlite_read_only_disk_is_a_clear_error_without_corruption(disk_server, 
     small_disk.repair()
     check, owners = integrity(path)
     assert check == "ok" and owners == {"vm-1": ALICE, "vm-2": None}
-    url = start().url
+    url = disk_server[0]().url
     assert alice.post(f"{url}/api/vms/vm-2/book", json={"hours": 1}).status_code == 200
     print(
         f"outage[sqlite-read-only]: {sum(refused.values())} writes on a read-only disk "

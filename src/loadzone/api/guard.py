@@ -8,7 +8,6 @@ from flask import Flask, request
 from gunicorn.http.errors import ParseException
 
 from .. import auth
-from ..errors import Invalid
 from .errors import error_response
 
 PUBLIC_ENDPOINTS = {"session.login", "openapi.spec", "docs.page"}
@@ -99,7 +98,3 @@ def _guard():
 
 def init_app(app: Flask) -> None:
     app.before_request(_guard)
-
-
-def bad_cursor() -> Invalid:
-    return Invalid("The cursor is not one this API gave out.", "invalid_cursor")
