@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
+from tests.conftest import REDIS_URL
 from tests.reliability.test_races_and_crashes import (
     TIMEOUT,
     all_at_once,
@@ -75,32 +76,33 @@ def test_a_reservation_starts_on_time_across_kill_9_and_two_instances(server_fac
     booking = made.json()["bookings"][0]
     first.kill()  # the start job it planned dies with it
 
-    # Meanwhile the reservation's start comes (moved to the near past in the database).
-    start = datetime.now(UTC) + timedelta(seconds=2)
-    engine_url = first.env["LOADZONE_DATABASE_URL"]
-    _set_start(engine_url, booking["id"], start)
+    # Meanwhile the reservation's start comes near (moved in the database).
+    start = datetime.now(UTC) + timedelta(seconds=6)
+    _set_start(first.env["LOADZONE_DATABASE_URL"], booking["id"], start)
 
-    second = server_factory(admins="admin@example.com")
-    third = server_factory(admins="admin@example.com")
+    # Either instance may claim the start: events travel between them through Redis.
+    second = server_factory(admins="admin@example.com", redis_url=REDIS_URL)
     watch = Watcher(second.url, alice.token).connect()
+    third = server_factory(admins="admin@example.com", redis_url=REDIS_URL)
     try:
         vm = watch.wait_for(
-            "vm_updated", lambda d: d["id"] == "vm-s" and d["booking_id"], timeout=15
+            "vm_updated", lambda d: d["id"] == "vm-s" and d["booking_id"], timeout=20
         )
         note = watch.wait_for("notification", lambda d: d["type"] == "reservation_started")
     finally:
         watch.close()
     assert vm["booked_by"] == "alice@example.com" and vm["booking_id"] == booking["id"]
     assert note["vm_id"] == "vm-s"
-    lag = datetime.now(UTC) - start
-    assert lag < timedelta(seconds=8), lag
     for server in (second, third):
         shown = requests.get(
             f"{server.url}/api/bookings/{booking['id']}", headers=alice.headers, timeout=TIMEOUT
         ).json()
         assert shown["state"] == "active"
-    books = audit(admin, second.url, vm_id="vm-s", action="book")
-    assert len(books) == 1 and books[0]["booking_id"] == booking["id"]
+    # Exactly one start, within a second of its time, by whichever instance claimed it.
+    [started] = audit(admin, second.url, vm_id="vm-s", action="book")
+    assert started["booking_id"] == booking["id"] and started["actor"] is None
+    lag = datetime.fromisoformat(started["at"]) - start.replace(microsecond=0)
+    assert timedelta(0) <= lag < timedelta(seconds=1.5), lag
 
 
 def _set_start(url: str, booking_id: int, start: datetime) -> None:
