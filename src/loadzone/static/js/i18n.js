@@ -34,6 +34,9 @@ const dayTimeFormat = new Intl.DateTimeFormat(locale, {
 });
 const numberFormat = new Intl.NumberFormat(locale);
 
+/** VM ids in the order people expect: "vm-2" before "vm-10". */
+export const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+
 export function formatNumber(value) {
   return numberFormat.format(value);
 }
