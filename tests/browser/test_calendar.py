@@ -34,7 +34,7 @@ def minute_input(when: datetime) -> str:
 
 def open_calendar(browse, email: str, **options) -> Page:
     page = browse.page(email, path="/#calendar", timezone_id="UTC", **options)
-    expect(page.locator("#calendar")).to_have_attribute("aria-busy", "false")
+    expect(page.locator("#cal-scroll")).to_have_attribute("aria-busy", "false")
     return page
 
 
@@ -325,10 +325,11 @@ def test_calendar_looks(browse, screenshots):
     light.screenshot(path=screenshots / "calendar-light.png")
 
     # The group filter keeps only that group's rows.
-    light.get_by_label("Group").select_option(label="Databases")
+    filters = light.locator("#cal-filters")
+    filters.get_by_label("Group").select_option(label="Databases")
     expect(light.locator(".cal-row:not([hidden])")).to_have_count(3)
     expect(light.locator("#cal-count")).to_have_text("Showing 3 of 8 VMs")
-    light.get_by_label("Search").fill("lz-07")
+    filters.get_by_label("Search").fill("lz-07")
     expect(light.locator(".cal-row:not([hidden])")).to_have_count(1)
 
     dark = open_calendar(browse, BOB, color_scheme="dark")
@@ -346,10 +347,12 @@ def test_calendar_looks(browse, screenshots):
     expect(phone.locator(".cal-bar").first).to_be_attached()
     # The page itself never scrolls sideways; the calendar scrolls inside its box.
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
-    box = phone.locator("#calendar").bounding_box()
+    box = phone.locator("#cal-scroll").bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 360
     phone.screenshot(path=screenshots / "calendar-phone.png")
-    phone.locator('.cal-row[data-vm="lz-03"] .cal-track').tap(position={"x": 5, "y": 10})
+    # The calendar has scrolled "now" into view; tap just right of the sticky VM column.
+    label = phone.locator('.cal-row[data-vm="lz-03"] .cal-vm').bounding_box()
+    phone.touchscreen.tap(label["x"] + label["width"] + 12, label["y"] + label["height"] / 2)
     dialog = phone.get_by_role("dialog", name="Reserve a VM")
     expect(dialog).to_be_visible()
     box = dialog.bounding_box()

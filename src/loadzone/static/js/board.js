@@ -2,7 +2,8 @@
 // `hidden`, and the countdowns are text nodes driven by countdown.js.
 import { track, untrack } from "./countdown.js";
 import { byId, debounce, el, icon } from "./dom.js";
-import { boot, collator, formatNumber, formatWhen, t } from "./i18n.js";
+import { boot } from "./boot.js";
+import { collator, formatNumber, formatWhen, t } from "./i18n.js";
 import * as store from "./store.js";
 
 const rows = new Map();

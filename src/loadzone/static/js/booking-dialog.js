@@ -1,11 +1,12 @@
 // The booking dialog: a bar's details; for its owner (or an admin) moving a reservation
 // (start and hours) or cancelling it, and changing an active booking's end or releasing it.
-import { api, serverNow } from "./api.js";
+import { serverNow } from "./api.js";
 import * as data from "./calendar-data.js";
 import { fromMinuteInput, HOUR, toMinuteInput } from "./calendar-time.js";
 import { busy, openDialog } from "./dialogs.js";
 import { byId, el } from "./dom.js";
-import { boot, formatDateTime, t } from "./i18n.js";
+import { boot } from "./boot.js";
+import { formatDateTime, t } from "./i18n.js";
 import { maxHours, reportError } from "./reserve-dialog.js";
 
 let current = null; // the booking shown
@@ -80,13 +81,7 @@ async function send(button, request) {
       throw error;
     }
   });
-  if (!answer) return;
-  data.put(answer);
-  byId("booking-dialog").close();
-}
-
-function path() {
-  return `/api/bookings/${encodeURIComponent(current.id)}`;
+  if (answer) byId("booking-dialog").close();
 }
 
 function save(event) {
@@ -95,7 +90,7 @@ function save(event) {
   if (!next) return;
   const body = { end: new Date(next.end).toISOString() };
   if (next.start) body.start = new Date(next.start).toISOString();
-  send(byId("booking-save"), () => api(path(), { method: "PATCH", body }));
+  send(byId("booking-save"), () => data.change(current.id, body));
 }
 
 export function initBookingDialog() {
@@ -104,7 +99,7 @@ export function initBookingDialog() {
     byId(id).addEventListener("input", showChange);
   }
   byId("booking-drop").addEventListener("click", (event) => {
-    send(event.currentTarget, () => api(path(), { method: "DELETE" }));
+    send(event.currentTarget, () => data.withdraw(current.id));
   });
   // A booking that changes while its dialog is open: show the news, or close when it is gone.
   data.on("booking", ({ booking }) => {

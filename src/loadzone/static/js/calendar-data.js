@@ -1,6 +1,7 @@
 // The bookings the calendar shows: reserved and active ones overlapping the window, read
-// page by page from /api/bookings and then kept current by `booking_updated` events.
-import { pages } from "./api.js";
+// page by page from /api/bookings and then kept current by `booking_updated` events; and the
+// calls that change bookings, whose answers are shown at once (their events follow).
+import { api, pages } from "./api.js";
 
 const LIVE = new Set(["reserved", "active"]);
 const bookings = new Map(); // id -> booking
@@ -88,3 +89,26 @@ export async function load(from, to) {
 }
 
 export const loadedRange = () => range;
+
+const path = (id) => `/api/bookings/${encodeURIComponent(id)}`;
+
+/** Book now or reserve: `{vm_id, hours, start?}`. */
+export async function create(body) {
+  const answer = await api("/api/bookings", { method: "POST", body });
+  for (const booking of answer.bookings) put(booking);
+  return answer;
+}
+
+/** Move a reservation or change an active booking's end: `{start?, end?}`. */
+export async function change(id, body) {
+  const booking = await api(path(id), { method: "PATCH", body });
+  put(booking);
+  return booking;
+}
+
+/** Cancel a reservation or release an active booking. */
+export async function withdraw(id) {
+  const booking = await api(path(id), { method: "DELETE" });
+  put(booking);
+  return booking;
+}

@@ -2,7 +2,8 @@
 // the window (so a resize needs no work), and one overlay for day lines, the past and "now".
 // Rows are built once and patched per event; filters only toggle `hidden`.
 import { byId, el } from "./dom.js";
-import { boot, collator, formatWhen, t } from "./i18n.js";
+import { boot } from "./boot.js";
+import { collator, formatWhen, t } from "./i18n.js";
 import * as store from "./store.js";
 import { formatDay, formatTick, HOUR, percent, share } from "./calendar-time.js";
 
@@ -186,7 +187,7 @@ export function setWindow(next) {
   days.replaceChildren(...heads, el("div", { class: "cal-now-mark", id: "cal-now-mark" }));
   const past = el("div", { class: "cal-past", id: "cal-past" });
   lines.replaceChildren(...marks, past, el("div", { class: "cal-now", id: "cal-now" }));
-  byId("calendar").style.setProperty("--cal-days", String(next.days));
+  byId("cal-scroll").style.setProperty("--cal-days", String(next.days));
 }
 
 /** Move the "now" line and the shade over the past. */

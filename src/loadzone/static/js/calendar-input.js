@@ -131,6 +131,11 @@ export function placeCursor() {
   cursor.setAttribute("aria-label", describeSpot());
 }
 
+/** Say again what lies under the cursor (a booking came, moved or went). */
+export function relabelCursor() {
+  if (cursor.isConnected && spot.vmId) cursor.setAttribute("aria-label", describeSpot());
+}
+
 function moveRows(step) {
   const ids = grid.shownIds();
   const index = Math.min(ids.length - 1, Math.max(0, ids.indexOf(spot.vmId) + step));

@@ -1,7 +1,8 @@
 // Time arithmetic of the calendar: the shown window, positions as shares of it, hour slots.
 // Days are local calendar days (a DST day has 23 or 25 hours), so day ends come from Date
 // arithmetic, never from adding 24 h.
-import { boot, locale } from "./i18n.js";
+import { boot } from "./boot.js";
+import { locale } from "./i18n.js";
 
 export const HOUR = 3600000;
 export const DAY = 24 * HOUR;

@@ -4,7 +4,7 @@ import { errorMessage, serverNow } from "./api.js";
 import { initBookingDialog, openBooking } from "./booking-dialog.js";
 import * as data from "./calendar-data.js";
 import * as grid from "./calendar-grid.js";
-import { initInput, placeCursor } from "./calendar-input.js";
+import { initInput, placeCursor, relabelCursor } from "./calendar-input.js";
 import { dayStart, formatRange, horizon, HOUR, makeWindow, share } from "./calendar-time.js";
 import { byId, debounce, el } from "./dom.js";
 import { formatNumber, t } from "./i18n.js";
@@ -81,9 +81,9 @@ async function loadBookings() {
   const key = `${win.from}/${win.days}`;
   if (loadedFor === key) return;
   loadedFor = key;
-  byId("calendar").setAttribute("aria-busy", "true");
+  byId("cal-scroll").setAttribute("aria-busy", "true");
   try {
-    if (await data.load(win.from, win.to)) byId("calendar").setAttribute("aria-busy", "false");
+    if (await data.load(win.from, win.to)) byId("cal-scroll").setAttribute("aria-busy", "false");
   } catch (error) {
     loadedFor = null;
     toast({ title: t("error.title"), detail: errorMessage(error), kind: "warning" });
@@ -110,7 +110,7 @@ function applyWindow() {
 
 /** When the sheet is wider than its box, scroll "now" (if shown) near the left edge. */
 function scrollToNow() {
-  const box = byId("calendar");
+  const box = byId("cal-scroll");
   const win = grid.currentWindow();
   const now = serverNow();
   if (box.scrollWidth <= box.clientWidth || now < win.from || now >= win.to) return;
@@ -202,8 +202,15 @@ function wireStore() {
       placeCursor();
     });
   });
-  data.on("booking", ({ booking }) => built && grid.putBar(booking));
-  data.on("removed", ({ booking }) => grid.dropBar(booking.id));
+  data.on("booking", ({ booking }) => {
+    if (!built) return;
+    grid.putBar(booking);
+    relabelCursor();
+  });
+  data.on("removed", ({ booking }) => {
+    grid.dropBar(booking.id);
+    relabelCursor();
+  });
 }
 
 function wireToolbar() {

@@ -3,7 +3,8 @@ import { api, errorMessage } from "./api.js";
 import { statusOf } from "./board.js";
 import { busy, confirmAction, openDialog } from "./dialogs.js";
 import { byId, el, icon, showError } from "./dom.js";
-import { boot, collator, formatNumber, t } from "./i18n.js";
+import { boot } from "./boot.js";
+import { collator, formatNumber, t } from "./i18n.js";
 import { toast } from "./notifications.js";
 import * as store from "./store.js";
 

@@ -1,11 +1,12 @@
 // The reserve dialog: VM, start and hours for POST /api/bookings. A start at or before now
 // books at once (no `start` sent); a later one makes a reservation.
-import { api, errorMessage, serverNow } from "./api.js";
+import { errorMessage, serverNow } from "./api.js";
 import * as data from "./calendar-data.js";
 import { fromMinuteInput, horizon, HOUR, toMinuteInput } from "./calendar-time.js";
 import { busy, openDialog } from "./dialogs.js";
 import { byId, el } from "./dom.js";
-import { boot, collator, formatDateTime, t } from "./i18n.js";
+import { boot } from "./boot.js";
+import { collator, formatDateTime, t } from "./i18n.js";
 import { toast } from "./notifications.js";
 import * as store from "./store.js";
 
@@ -27,6 +28,23 @@ export function freeHours(vmId, start, ignoreId = null) {
     if (begins >= start) next = Math.min(next, begins);
   }
   return Math.floor((next - start) / HOUR);
+}
+
+/** The first free instant on a VM at or after `at`: past any bookings that hold it. */
+function firstFree(vmId, at) {
+  let moment = at;
+  let moved = true;
+  while (moved) {
+    moved = false;
+    for (const booking of data.all()) {
+      const end = Date.parse(booking.end);
+      if (booking.vm_id === vmId && Date.parse(booking.start) <= moment && moment < end) {
+        moment = end;
+        moved = true;
+      }
+    }
+  }
+  return moment;
 }
 
 /** An API failure as a toast, like the rest of the app (busy() also shows it in the dialog). */
@@ -68,7 +86,9 @@ function showChoice() {
 /** Open for a VM and a start; `end` (from a drag) sets the hours. */
 export function openReserve({ vmId, start, end = null }, opener) {
   const now = serverNow();
-  const begins = Math.max(start ?? now, now);
+  // A slot in the past starts now; one that a booking holds (the clicked hour began inside
+  // it) starts when that booking ends.
+  const begins = firstFree(vmId, Math.max(start ?? now, now));
   const max = maxHours(vmId);
   let hours = end ? Math.ceil((end - begins) / HOUR) : DEFAULT_HOURS;
   if (!end) hours = Math.min(hours, Math.max(1, freeHours(vmId, begins)));
@@ -89,15 +109,13 @@ async function submit(event) {
   if (start) body.start = new Date(start).toISOString();
   const answer = await busy(byId("reserve-submit"), byId("reserve-error"), async () => {
     try {
-      return await api("/api/bookings", { method: "POST", body });
+      return await data.create(body);
     } catch (error) {
       reportError(error);
       throw error;
     }
   });
-  if (!answer) return;
-  for (const booking of answer.bookings) data.put(booking);
-  byId("reserve-dialog").close();
+  if (answer) byId("reserve-dialog").close();
 }
 
 export function initReserveDialog() {
