@@ -71,7 +71,8 @@ class Watcher:
 
 
 def sentinel(admin, base_url: str, *watchers, vm_id: str = "sentinel") -> None:
-    """Add a VM and wait until every watcher has its vm_updated: all earlier events are in."""
+    """Add a VM and wait until every watcher has its last event (the vm_added notification,
+    which follows its vm_updated): all earlier events are in."""
     assert admin.post(f"{base_url}/api/vms", json={"id": vm_id}).status_code == 201
     for watcher in watchers:
-        watcher.wait_for("vm_updated", lambda d: d["id"] == vm_id)
+        watcher.wait_for("notification", lambda d: d["type"] == "vm_added" and d["vm_id"] == vm_id)

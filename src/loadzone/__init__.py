@@ -6,11 +6,23 @@ import logging
 
 from apiflask import APIFlask
 
-from . import api, channels, events, mailer, ratelimit, realtime, security, storage, web
-from .bookings import Rules
+from . import (
+    api,
+    broadcast,
+    channels,
+    events,
+    mailer,
+    notices,
+    ratelimit,
+    realtime,
+    security,
+    storage,
+    web,
+)
 from .config import Settings, load_settings
 from .errors import Unavailable
 from .extensions import db
+from .policies import Rules
 
 __all__ = ["create_app"]
 
@@ -32,6 +44,8 @@ def _configure(app: APIFlask, settings: Settings) -> None:
         max_hours=settings.max_hours,
         max_active_bookings=settings.max_active_bookings,
         warning_minutes=settings.warning_minutes,
+        reserve_days=settings.reserve_days,
+        max_hours_per_week=settings.max_hours_per_week,
     )
 
 
@@ -55,6 +69,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> API
     with app.app_context():
         storage.configure_engine(db.engine)
     events.init_app(app)
+    # Translators run in this order: objects for the browsers first, then notifications.
+    events.translate(app, broadcast.translate)
+    events.translate(app, notices.translate)
     ratelimit.init_app(app, settings)
     mailer.init_app(app, settings)
     security.init_app(app, settings)

@@ -85,6 +85,8 @@ class Settings:
     warning_minutes: int = 60
     max_hours: int = 24
     max_active_bookings: int = 0
+    reserve_days: int = 30
+    max_hours_per_week: int = 0
     redis_url: str | None = None
     redis_channel: str = "loadzone"
     public_url: str | None = None
@@ -123,6 +125,8 @@ def load_settings(instance_path: str | os.PathLike | None = None, **overrides) -
         warning_minutes=_int("WARNING_MINUTES", 60, 1),
         max_hours=_int("MAX_HOURS", 24, 1),
         max_active_bookings=_int("MAX_ACTIVE_BOOKINGS", 0),
+        reserve_days=_int("RESERVE_DAYS", 30, 1),
+        max_hours_per_week=_int("MAX_HOURS_PER_WEEK", 0),
         redis_url=_env("REDIS_URL"),
         redis_channel=_env("REDIS_CHANNEL", "loadzone"),
         public_url=(_env("PUBLIC_URL") or "").rstrip("/") or None,

@@ -9,10 +9,10 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import events, notify
+from . import events, facts
 from .errors import Conflict, Invalid, NotFound
 from .extensions import db
-from .models import Group, User, Vm
+from .models import Booking, Group, User, Vm
 from .permissions import Actor, require_manage
 from .serialize import group_dict, vm_dict
 
@@ -21,17 +21,20 @@ MAX_DESCRIPTION = 500
 MAX_GROUP_NAME = 100
 # The largest value an Integer id column holds; a bigger id names nothing (and overflows drivers).
 MAX_ID = 2**31 - 1
-# What a VM listing shows, read into plain tuples that carry a Vm's attribute names.
+# What a VM listing shows, read into plain tuples that carry a Vm's attribute names: the
+# holder comes from the VM's active booking.
 LISTED = (
     Vm.id,
     Vm.group_id,
     Vm.description,
     Vm.maintenance,
-    Vm.booked_by,
-    Vm.booked_at,
-    Vm.expires_at,
+    Booking.id.label("booking_id"),
+    Booking.owner.label("booked_by"),
+    Booking.start.label("booked_at"),
+    Booking.end.label("expires_at"),
 )
 VmRow = namedtuple("VmRow", [column.key for column in LISTED])
+_ACTIVE_JOIN = (Booking, (Booking.vm_id == Vm.id) & (Booking.state == "active"))
 
 
 def check_vm_id(vm_id: str) -> str:
@@ -85,14 +88,46 @@ def get_group(group_id: int) -> Group:
     return group
 
 
-def publish_vm(vm: Vm) -> None:
-    """Queue the full VM for every browser (sent after commit)."""
-    events.queue(db.session, events.Event("vm_updated", vm_dict(vm)))
+def fresh_vm(vm_id: str) -> Vm:
+    """The VM as the statements of this transaction left it, holder included."""
+    vm = get_vm(vm_id)
+    db.session.refresh(vm)
+    db.session.expire(vm, ["active"])
+    return vm
+
+
+def upcoming(vm_ids: list[str] | None = None) -> dict[str, Booking]:
+    """Each VM's earliest reservation (of the given VMs, or of every VM)."""
+    query = select(Booking).where(Booking.state == "reserved")
+    if vm_ids is not None:
+        query = query.where(Booking.vm_id.in_(vm_ids))
+    found: dict[str, Booking] = {}
+    for booking in db.session.scalars(query.order_by(Booking.start)):
+        found.setdefault(booking.vm_id, booking)
+    return found
+
+
+def describe(vm: Vm) -> dict:
+    """One VM as the API shows it."""
+    return describe_many([vm.id])[0]
+
+
+def describe_many(vm_ids: list[str]) -> list[dict]:
+    """The given VMs (that exist) as the API shows them, in two queries."""
+    query = select(*LISTED).outerjoin(*_ACTIVE_JOIN).where(Vm.id.in_(vm_ids))
+    rows = {row.id: VmRow._make(row) for row in db.session.execute(query)}
+    following = upcoming(list(rows))
+    return [vm_dict(rows[vm_id], following.get(vm_id)) for vm_id in vm_ids if vm_id in rows]
+
+
+def publish_vm(vm: Vm | str) -> None:
+    """Say that a VM changed; its full object goes to every browser after the commit."""
+    events.record(db.session, facts.VmChanged(vm if isinstance(vm, str) else vm.id))
 
 
 def publish_group(group: Group) -> None:
     db.session.flush()
-    events.queue(db.session, events.Event("group_updated", group_dict(group)))
+    events.record(db.session, facts.GroupChanged(group.id))
 
 
 def add_vm(
@@ -114,16 +149,13 @@ def add_vm(
         description=check_description(description),
         maintenance=False,
         created_at=now,
-        warned=False,
     )
     db.session.add(vm)
     try:
         db.session.flush()
     except IntegrityError as exc:
         raise Conflict(f"A VM with id {vm_id!r} already exists.", "vm_exists") from exc
-    notify.record(
-        "vm_added", f"VM {vm_id} was added", now, vm_id=vm_id, group_id=group, actor=actor.email
-    )
+    events.record(db.session, facts.VmAdded(vm_id, group, actor.email, now))
     publish_vm(vm)
     if group_row is not None:
         publish_group(group_row)
@@ -157,7 +189,7 @@ def delete_vm(vm_id: str) -> Group | None:
     group = db.session.get(Group, vm.group_id) if vm.group_id else None
     db.session.delete(vm)
     db.session.flush()
-    events.queue(db.session, events.Event("vm_deleted", {"id": vm_id}))
+    events.record(db.session, facts.VmRemoved(vm_id))
     if group is not None:
         publish_group(group)
     return group
@@ -179,8 +211,10 @@ def _flush_group() -> None:
 
 def _set_members(group: Group, vm_ids: list[str]) -> set[int]:
     """Make exactly `vm_ids` the group's VMs; return the other groups that lost VMs."""
+    known = set(db.session.scalars(select(Vm.id).where(Vm.id.in_(vm_ids))))
     for vm_id in vm_ids:
-        get_vm(vm_id)
+        if vm_id not in known:
+            raise NotFound(f"There is no VM {vm_id!r}.", "vm_not_found")
     moved_from = set(
         db.session.scalars(
             select(Vm.group_id).where(
@@ -194,8 +228,8 @@ def _set_members(group: Group, vm_ids: list[str]) -> set[int]:
     if vm_ids:
         db.session.execute(update(Vm).where(Vm.id.in_(vm_ids)).values(group_id=group.id))
     db.session.expire_all()
-    for vm in db.session.scalars(select(Vm).where(Vm.id.in_(vm_ids))):
-        publish_vm(vm)
+    for vm_id in vm_ids:
+        publish_vm(vm_id)
     return moved_from
 
 
@@ -209,19 +243,21 @@ def create_group(actor: Actor, now: datetime, name: str, vm_ids: list[str] | Non
     db.session.add(group)
     _flush_group()
     moved_from = _set_members(group, vm_ids) if vm_ids else set()
-    notify.record(
-        "group_created", f"Group {name} was created", now, group_id=group.id, actor=actor.email
-    )
+    events.record(db.session, facts.GroupCreated(group.id, name, actor.email, now))
     publish_group(group)
     for other in moved_from:
         publish_group(get_group(other))
     return group
 
 
-def edit_group(actor: Actor, group_id: int, name: str | None, vm_ids: list[str] | None) -> Group:
-    """Rename a group and/or set exactly which VMs it holds."""
+def edit_group(
+    actor: Actor, group_id: int, name: str | None, vm_ids: list[str] | None, **limits
+) -> Group:
+    """Rename a group, set exactly which VMs it holds, and/or its `max_hours` (None unsets)."""
     require_manage(actor)
     group = get_group(group_id)
+    if "max_hours" in limits:
+        group.max_hours = limits["max_hours"]
     if name is not None:
         name = check_group_name(name)
         if _name_taken(name, except_id=group.id):
@@ -232,8 +268,8 @@ def edit_group(actor: Actor, group_id: int, name: str | None, vm_ids: list[str] 
     if vm_ids is not None:
         before = set(db.session.scalars(select(Vm.id).where(Vm.group_id == group.id)))
         moved_from = _set_members(group, vm_ids)
-        for vm in db.session.scalars(select(Vm).where(Vm.id.in_(before - set(vm_ids)))):
-            publish_vm(vm)
+        for vm_id in sorted(before - set(vm_ids)):
+            publish_vm(vm_id)
     publish_group(group)
     for other in moved_from:
         publish_group(get_group(other))
@@ -252,7 +288,7 @@ def delete_group(actor: Actor, group_id: int) -> None:
     db.session.flush()
     for vm in members:
         publish_vm(vm)
-    events.queue(db.session, events.Event("group_deleted", {"id": group_id}))
+    events.record(db.session, facts.GroupRemoved(group_id))
 
 
 def list_vms(
@@ -266,23 +302,23 @@ def list_vms(
     Plain rows of the listed columns, not ORM objects: building those was most of the time
     of listing 10,000 VMs (docs/performance.md).
     """
-    query = select(*LISTED).order_by(Vm.id)
+    query = select(*LISTED).outerjoin(*_ACTIVE_JOIN).order_by(Vm.id)
     if ungrouped:
         query = query.where(Vm.group_id.is_(None))
     elif group is not None:
         query = query.where(Vm.group_id == group)
     if status == "booked":
-        query = query.where(Vm.booked_by.is_not(None))
+        query = query.where(Booking.id.is_not(None))
     elif status == "free":
-        query = query.where(Vm.booked_by.is_(None), Vm.maintenance.is_(False))
+        query = query.where(Booking.id.is_(None), Vm.maintenance.is_(False))
     elif status == "maintenance":
-        query = query.where(Vm.booked_by.is_(None), Vm.maintenance.is_(True))
+        query = query.where(Booking.id.is_(None), Vm.maintenance.is_(True))
     if q:
         needle = q.lower()
         query = query.where(
             func.lower(Vm.id).contains(needle, autoescape=True)
             | func.lower(Vm.description).contains(needle, autoescape=True)
-            | func.lower(func.coalesce(Vm.booked_by, "")).contains(needle, autoescape=True)
+            | func.lower(func.coalesce(Booking.owner, "")).contains(needle, autoescape=True)
         )
     return [VmRow._make(row) for row in db.session.execute(query)]
 

@@ -1,4 +1,4 @@
-"""APScheduler wiring: exact-time release and warning jobs derived from the database."""
+"""APScheduler wiring: exact-time start, release and warning jobs derived from the database."""
 
 from __future__ import annotations
 
@@ -10,17 +10,19 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 from sqlalchemy import select
 
-from . import bookings, events
+from . import events, expiry
 from .extensions import db
-from .models import Vm
+from .facts import BookingFact, BookingView
+from .models import HOLDING, Booking
+from .policies import Rules
 from .storage import transaction
-from .timeutil import parse_iso, utcnow
+from .timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
 
 class Planner:
-    """Keeps one release job and one warning job per booking; the database stays the truth.
+    """Keeps a start, an end and a warning job per booking; the database stays the truth.
 
     Jobs are hints: each one re-checks the row and claims its work with a conditional
     update, so a stale job, a second instance or the safety sweep can never act twice.
@@ -28,7 +30,7 @@ class Planner:
 
     def __init__(self, app: Flask, sweep_seconds: int = 10):
         self.app = app
-        self.rules: bookings.Rules = app.extensions["loadzone.rules"]
+        self.rules: Rules = app.extensions["loadzone.rules"]
         self.sweep_seconds = sweep_seconds
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
@@ -37,39 +39,37 @@ class Planner:
         )
 
     # -- planning -------------------------------------------------------------------------
-    def plan(self, vm_id: str, expires_at) -> None:
-        """(Re)schedule the jobs of one booking; no expiry removes them."""
-        if expires_at is None:
-            self.unplan(vm_id)
-            return
-        # The warning job itself skips bookings already warned (or too short to warn).
-        warn_at = max(expires_at - self.rules.lead, utcnow())
-        for kind, job, when in (
-            ("release", self.release, expires_at),
-            ("warn", self.warn, warn_at),
-        ):
-            self.scheduler.add_job(
-                job,
-                "date",
-                run_date=when,
-                args=[vm_id],
-                id=f"{kind}:{vm_id}",
-                replace_existing=True,
-            )
+    def _at(self, kind: str, job, booking_id: int, when) -> None:
+        self.scheduler.add_job(
+            job,
+            "date",
+            run_date=when,
+            args=[booking_id],
+            id=f"{kind}:{booking_id}",
+            replace_existing=True,
+        )
 
-    def unplan(self, vm_id: str) -> None:
-        for prefix in ("release", "warn"):
-            job = self.scheduler.get_job(f"{prefix}:{vm_id}")
+    def plan(self, booking: BookingView) -> None:
+        """(Re)schedule the jobs of one booking as its state and times say."""
+        self.unplan(booking.id)
+        if booking.state == "reserved":
+            self._at("start", self.start_reservation, booking.id, booking.start)
+        elif booking.state == "active":
+            # The warning job itself skips bookings already warned (or too short to warn).
+            warn_at = max(booking.end - self.rules.lead, utcnow())
+            self._at("end", self.release, booking.id, booking.end)
+            self._at("warn", self.warn, booking.id, warn_at)
+
+    def unplan(self, booking_id: int) -> None:
+        for prefix in ("start", "end", "warn"):
+            job = self.scheduler.get_job(f"{prefix}:{booking_id}")
             if job is not None:
                 job.remove()
 
-    def on_event(self, event: events.Event) -> None:
-        """Follow committed changes: every vm_updated carries the current expiry."""
-        if event.name == "vm_updated":
-            expires = event.payload.get("expires_at")
-            self.plan(event.payload["id"], parse_iso(expires) if expires else None)
-        elif event.name == "vm_deleted":
-            self.unplan(event.payload["id"])
+    def on_fact(self, fact) -> None:
+        """Follow committed changes: every booking fact carries the booking as it now is."""
+        if isinstance(fact, BookingFact):
+            self.plan(fact.booking)
 
     # -- the jobs -------------------------------------------------------------------------
     def _claim(self, what: str, use_case, *args) -> None:
@@ -82,54 +82,76 @@ class Planner:
                 log.exception("%s failed; the sweep will retry", what)
                 return
         if not done:
-            log.debug("%s skipped: renewed, released or done elsewhere", what)
+            log.debug("%s skipped: moved, ended or done elsewhere", what)
 
-    def release(self, vm_id: str) -> None:
-        self._claim(f"release of {vm_id}", bookings.release_due, vm_id, utcnow())
+    def start_reservation(self, booking_id: int) -> None:
+        self._claim(
+            f"start of booking {booking_id}", expiry.start_due, booking_id, utcnow(), self.rules
+        )
 
-    def warn(self, vm_id: str) -> None:
+    def release(self, booking_id: int) -> None:
+        self._claim(f"release of booking {booking_id}", expiry.release_due, booking_id, utcnow())
+
+    def warn(self, booking_id: int) -> None:
         # Most warning jobs find nothing to do (short bookings are born warned): look first,
         # and take the write lock only for a warning that is really due.
         with self.app.app_context():
             try:
-                due = bookings.warning_due(vm_id, utcnow(), self.rules)
+                due = expiry.warning_due(booking_id, utcnow(), self.rules)
             except Exception:
-                log.exception("reading %s for its warning failed; the sweep will retry", vm_id)
+                log.exception("reading booking %s for its warning failed", booking_id)
                 return
             finally:
                 db.session.remove()
         if due:
-            self._claim(f"warning for {vm_id}", bookings.warn_due, vm_id, utcnow(), self.rules)
+            self._claim(
+                f"warning for booking {booking_id}",
+                expiry.warn_due,
+                booking_id,
+                utcnow(),
+                self.rules,
+            )
 
     def sweep(self) -> None:
-        """Catch what exact jobs missed: overdue releases and due warnings."""
+        """Catch what exact jobs missed: overdue releases, due starts and due warnings."""
         with self.app.app_context():
             try:
                 now = utcnow()
-                overdue = bookings.expired_ids(now)
-                due = bookings.warning_due_ids(now, self.rules)
+                overdue = expiry.expired_ids(now)
+                starting = expiry.starting_ids(now)
+                due = expiry.warning_due_ids(now, self.rules)
                 db.session.remove()
             except Exception:
                 log.exception(
                     "sweep could not read the database; retrying in %ss", self.sweep_seconds
                 )
                 return
-        for vm_id in overdue:
-            self.release(vm_id)
-        for vm_id in due:
-            self.warn(vm_id)
+        # Releases first: a reservation may begin where an expired booking ends.
+        for booking_id in overdue:
+            self.release(booking_id)
+        for booking_id in starting:
+            self.start_reservation(booking_id)
+        for booking_id in due:
+            self.warn(booking_id)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
-        """Release what expired while we were down, plan every booking, then run."""
+        """Do what fell due while we were down, plan every booking, then run."""
         self.sweep()
         with self.app.app_context():
             rows = db.session.execute(
-                select(Vm.id, Vm.expires_at).where(Vm.expires_at.is_not(None))
+                select(
+                    Booking.id,
+                    Booking.vm_id,
+                    Booking.owner,
+                    Booking.state,
+                    Booking.start,
+                    Booking.end,
+                ).where(Booking.state.in_(HOLDING))
             ).all()
             db.session.remove()
-        for vm_id, expires_at in rows:
-            self.plan(vm_id, expires_at)
+        for row in rows:
+            self.plan(BookingView(*row))
         self.scheduler.add_job(
             self.sweep,
             "interval",
@@ -148,7 +170,7 @@ class Planner:
 def start(app: Flask, sweep_seconds: int) -> Planner:
     """Start scheduling in the serving process only."""
     planner = Planner(app, sweep_seconds)
-    events.subscribe(app, planner.on_event)
+    events.subscribe_facts(app, planner.on_fact)
     planner.start()
     app.extensions["loadzone.planner"] = planner
     return planner

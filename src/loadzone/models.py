@@ -1,4 +1,4 @@
-"""Tables: VMs, groups, users, the append-only history, notifications and tokens."""
+"""Tables: VMs, groups, users, bookings, the append-only history, notifications and tokens."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    and_,
+    text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
 from .timeutil import as_utc
@@ -55,6 +57,48 @@ class Group(db.Model):
     name: Mapped[str] = mapped_column(String(100))
     # Lower-cased name: uniqueness is case-insensitive on every engine.
     name_key: Mapped[str] = mapped_column(String(100), unique=True)
+    # The longest booking of this group's VMs, in hours (None: only the global maximum).
+    max_hours: Mapped[int | None] = mapped_column(Integer)
+
+
+# Reserved and active bookings hold their VM's time; ended and cancelled ones hold nothing.
+HOLDING = ("reserved", "active")
+
+
+class Booking(db.Model):
+    """One VM held by one person over [start, end): reserved, active, ended or cancelled."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        # The VM's holder is its one active booking: the database refuses a second.
+        Index(
+            "ux_bookings_active_vm",
+            "vm_id",
+            unique=True,
+            sqlite_where=text("state = 'active'"),
+            postgresql_where=text("state = 'active'"),
+        ),
+        Index("ix_bookings_vm_start", "vm_id", "start"),
+        Index("ix_bookings_state_start", "state", "start"),
+        Index("ix_bookings_state_end", "state", "end"),
+        Index("ix_bookings_owner_start", "owner", "start"),
+        Index("ix_bookings_end", "end"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    vm_id: Mapped[str] = mapped_column(String(64))
+    owner: Mapped[str] = mapped_column(String(254))
+    start: Mapped[datetime] = mapped_column(UtcDateTime)
+    end: Mapped[datetime] = mapped_column(UtcDateTime)
+    state: Mapped[str] = mapped_column(String(16))
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(16))
+    request_id: Mapped[int | None] = mapped_column(BigId)
+    heartbeat_s: Mapped[int | None] = mapped_column(Integer)
+    last_heartbeat: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Set once the expiry warning for the current end went out; cleared when the end moves.
+    warned: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Vm(db.Model):
@@ -67,11 +111,31 @@ class Vm(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     maintenance: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    booked_by: Mapped[str | None] = mapped_column(String(254), index=True)
-    booked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
-    # Set once the expiry warning for the current expiry went out; cleared on re-timing.
-    warned: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The holder is derived from the active booking: there is no second copy to disagree.
+    active: Mapped[Booking | None] = relationship(
+        Booking,
+        primaryjoin=lambda: and_(Booking.vm_id == Vm.id, Booking.state == "active"),
+        foreign_keys=lambda: [Booking.vm_id],
+        viewonly=True,
+        uselist=False,
+        lazy="select",
+    )
+
+    @property
+    def booking_id(self) -> int | None:
+        return self.active.id if self.active else None
+
+    @property
+    def booked_by(self) -> str | None:
+        return self.active.owner if self.active else None
+
+    @property
+    def booked_at(self) -> datetime | None:
+        return self.active.start if self.active else None
+
+    @property
+    def expires_at(self) -> datetime | None:
+        return self.active.end if self.active else None
 
 
 class HistoryEntry(db.Model):
@@ -96,6 +160,7 @@ class HistoryEntry(db.Model):
     actor: Mapped[str | None] = mapped_column(String(254))
     start: Mapped[datetime] = mapped_column(UtcDateTime)
     end: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    booking_id: Mapped[int | None] = mapped_column(BigId, index=True)
 
 
 class Notification(db.Model):

@@ -15,11 +15,17 @@ BROADCAST_TYPES = {
     "group_created",
     "vm_added",
     "vm_booked",
+    "vm_reserved",
     "vm_renewed",
     "vm_released",
     "vm_auto_released",
 }
-PERSONAL_TYPES = {"expiry_warning"}
+PERSONAL_TYPES = {
+    "expiry_warning",
+    "reservation_started",
+    "reservation_cancelled",
+    "vm_idle_released",
+}
 
 
 def record(

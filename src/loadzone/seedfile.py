@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 
-from . import inventory
+from . import inventory, reservedfile
 from .errors import Conflict, Invalid
 from .extensions import db
 from .models import (
     ApiToken,
+    Booking,
     Group,
     HistoryEntry,
     LoginLink,
@@ -19,17 +20,25 @@ from .models import (
     User,
     Vm,
 )
+from .replay import Holder, Replay
 from .timeutil import isoformat, parse_iso
 
 ACTIONS = {"book", "renew", "release"}
-REASONS = {None, "manual", "admin", "expired"}
+REASONS = {None, "manual", "admin", "expired", "idle"}
 
 
 def export_state() -> dict:
-    """The whole state: VMs, groups and users with their history, in the seed's shape."""
+    """The whole state: VMs, groups and users with their history, in the seed's shape.
+
+    Reservations and the records of reserving and cancelling go under added keys, present
+    only when there are any, so a seed file comes back exactly as it went in.
+    """
     groups = inventory.list_groups()
+    for group in groups:
+        if group["max_hours"] is None:  # beyond the seed: only when set
+            del group["max_hours"]
     vms = []
-    for vm in db.session.scalars(select(Vm).order_by(Vm.id)):
+    for vm in inventory.list_vms():
         item = {
             "id": vm.id,
             "group": vm.group_id,
@@ -46,7 +55,8 @@ def export_state() -> dict:
     users = {}
     for user in db.session.scalars(select(User).order_by(User.email)):
         users[user.email] = {"created": isoformat(user.created), "bookings": []}
-    for entry in db.session.scalars(select(HistoryEntry).order_by(HistoryEntry.id)):
+    seed_records = select(HistoryEntry).where(HistoryEntry.action.in_(ACTIONS))
+    for entry in db.session.scalars(seed_records.order_by(HistoryEntry.id)):
         record = {
             "vm_id": entry.vm_id,
             "start": isoformat(entry.start),
@@ -59,7 +69,7 @@ def export_state() -> dict:
             record["actor"] = entry.actor
         users.setdefault(entry.user, {"created": isoformat(entry.at), "bookings": []})
         users[entry.user]["bookings"].append(record)
-    return {"vms": vms, "groups": groups, "users": users}
+    return {"vms": vms, "groups": groups, "users": users, **reservedfile.export_extra()}
 
 
 class _Reader:
@@ -68,7 +78,7 @@ class _Reader:
     def __init__(self, data):
         if not isinstance(data, dict):
             raise Invalid("data.json must hold a JSON object with vms, groups and users.")
-        unknown = set(data) - {"vms", "groups", "users"}
+        unknown = set(data) - {"vms", "groups", "users", *reservedfile.KEYS}
         if unknown:
             raise Invalid(f"data.json has unknown top-level keys: {sorted(unknown)}")
         self.data = data
@@ -114,8 +124,11 @@ def _load_groups(reader: _Reader) -> tuple[list[Group], dict[str, int]]:
     groups, membership, names = [], {}, set()
     for index, item in enumerate(reader.section("groups", list)):
         where = f"groups[{index}]"
-        if not isinstance(item, dict) or set(item) - {"id", "name", "vm_ids"}:
+        if not isinstance(item, dict) or set(item) - {"id", "name", "vm_ids", "max_hours"}:
             raise Invalid(f"{where}: expected {{id, name, vm_ids}}, got {item!r}.")
+        max_hours = item.get("max_hours")
+        if max_hours is not None and (not _is_id(max_hours) or not 1 <= max_hours <= 10000):
+            raise Invalid(f"{where}: max_hours must be a whole number of hours.")
         gid = item.get("id")
         if isinstance(gid, bool) or not isinstance(gid, int) or not 1 <= gid <= inventory.MAX_ID:
             raise Invalid(f"{where}: id must be a positive integer up to {inventory.MAX_ID}.")
@@ -131,12 +144,14 @@ def _load_groups(reader: _Reader) -> tuple[list[Group], dict[str, int]]:
         names.add(name.lower())
         for vm_id in vm_ids:
             membership[vm_id] = gid
-        groups.append(Group(id=gid, name=name, name_key=name.lower()))
+        groups.append(Group(id=gid, name=name, name_key=name.lower(), max_hours=max_hours))
     return groups, membership
 
 
-def _load_vms(reader: _Reader, group_ids: set[int], membership: dict, now) -> list[Vm]:
-    vms, seen = [], set()
+def _load_vms(
+    reader: _Reader, group_ids: set[int], membership: dict, now
+) -> tuple[list[Vm], dict[str, Holder]]:
+    vms, seen, holders = [], set(), {}
     allowed = {"id", "group", "booked_by", "expires_at", "description", "maintenance"}
     for index, item in enumerate(reader.section("vms", list)):
         where = f"vms[{index}]"
@@ -164,20 +179,18 @@ def _load_vms(reader: _Reader, group_ids: set[int], membership: dict, now) -> li
             description = inventory.check_description(description)
         except Invalid as exc:
             raise Invalid(f"{where}: {exc.message}") from exc
+        if owner:
+            holders[vm_id] = Holder(owner.lower(), None, expires)
         vms.append(
             Vm(
                 id=vm_id,
                 group_id=group,
-                booked_by=owner.lower() if owner else None,
-                booked_at=now if owner else None,
-                expires_at=expires,
                 description=description,
                 maintenance=item.get("maintenance", False),
                 created_at=now,
-                warned=False,
             )
         )
-    return vms
+    return vms, holders
 
 
 def _load_users(reader: _Reader) -> tuple[list[User], list[HistoryEntry]]:
@@ -242,9 +255,10 @@ def import_state(data, now, replace: bool = False) -> dict:
     """Load a data.json into the database (inside the caller's transaction)."""
     reader = _Reader(data)
     groups, membership = _load_groups(reader)
-    vms = _load_vms(reader, {g.id for g in groups}, membership, now)
+    vms, holders = _load_vms(reader, {g.id for g in groups}, membership, now)
     users, entries = _load_users(reader)
-    owners = {vm.booked_by for vm in vms if vm.booked_by} | {e.user for e in entries}
+    extra = reservedfile.Extra(reader.data, {vm.id for vm in vms})
+    owners = {h.owner for h in holders.values()} | {e.user for e in entries} | extra.people
     known = {u.email for u in users}
     users += [User(email=o, created=now, session_epoch=0, read_upto=0) for o in owners - known]
     if not _is_empty():
@@ -257,6 +271,7 @@ def import_state(data, now, replace: bool = False) -> dict:
             NotificationRead,
             Notification,
             HistoryEntry,
+            Booking,
             Vm,
             Group,
             ApiToken,
@@ -269,15 +284,36 @@ def import_state(data, now, replace: bool = False) -> dict:
     db.session.add_all(groups)
     db.session.flush()
     db.session.add_all(vms)
+    entries += extra.records()
     entries.sort(key=lambda e: e.at)
     db.session.add_all(entries)
     db.session.flush()
+    _rebuild_bookings(entries, holders, now)
+    extra.add_reservations(now)
     if db.engine.dialect.name == "postgresql":
-        # Explicit ids were inserted: move the sequence past them.
-        db.session.execute(
-            text(
-                "SELECT setval(pg_get_serial_sequence('groups', 'id'), "
-                "COALESCE((SELECT MAX(id) FROM groups), 0) + 1, false)"
+        # Explicit ids were inserted: move the sequences past them.
+        for table in ("groups", "bookings"):
+            db.session.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+                )
             )
-        )
     return {"vms": len(vms), "groups": len(groups), "users": len(users), "history": len(entries)}
+
+
+def _rebuild_bookings(entries: list[HistoryEntry], holders: dict[str, Holder], now) -> None:
+    """Booking rows from the imported records and holders, each record linked to its own."""
+    replay = Replay()
+    for e in sorted(entries, key=lambda e: (e.at, e.id)):
+        replay.record(e.id, e.at, e.action, e.reason, e.vm_id, e.user, e.end)
+    replay.finish(holders, now)
+    if replay.rows:
+        db.session.execute(insert(Booking), replay.rows)
+    if replay.links:
+        db.session.execute(
+            update(HistoryEntry.__table__)
+            .where(HistoryEntry.__table__.c.id == bindparam("h"))
+            .values(booking_id=bindparam("b")),
+            replay.links,
+        )

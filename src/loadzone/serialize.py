@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from .extensions import db
-from .models import Group, HistoryEntry, Notification, Vm
+from .models import Booking, Group, HistoryEntry, Notification, Vm
 from .timeutil import isoformat
 
 
@@ -15,16 +15,38 @@ def vm_status(vm: Vm) -> str:
     return "maintenance" if vm.maintenance else "free"
 
 
-def vm_dict(vm: Vm) -> dict:
+def vm_dict(vm: Vm, upcoming: Booking | None) -> dict:
+    """A VM (an ORM row or a listing row) with its next reservation, `upcoming`."""
     return {
         "id": vm.id,
         "group": vm.group_id,
         "booked_by": vm.booked_by,
         "expires_at": isoformat(vm.expires_at),
         "booked_at": isoformat(vm.booked_at),
+        "booking_id": vm.booking_id,
         "description": vm.description or "",
         "maintenance": bool(vm.maintenance),
         "status": vm_status(vm),
+        "next_reservation": None
+        if upcoming is None
+        else {"id": upcoming.id, "start": isoformat(upcoming.start), "owner": upcoming.owner},
+    }
+
+
+def booking_dict(booking: Booking) -> dict:
+    return {
+        "id": booking.id,
+        "vm_id": booking.vm_id,
+        "owner": booking.owner,
+        "start": isoformat(booking.start),
+        "end": isoformat(booking.end),
+        "state": booking.state,
+        "ended_at": isoformat(booking.ended_at),
+        "end_reason": booking.end_reason,
+        "request_id": booking.request_id,
+        "heartbeat_s": booking.heartbeat_s,
+        "last_heartbeat": isoformat(booking.last_heartbeat),
+        "created_at": isoformat(booking.created_at),
     }
 
 
@@ -33,7 +55,7 @@ def group_dict(group: Group, vm_ids: list[str] | None = None) -> dict:
         vm_ids = list(
             db.session.scalars(select(Vm.id).where(Vm.group_id == group.id).order_by(Vm.id))
         )
-    return {"id": group.id, "name": group.name, "vm_ids": vm_ids}
+    return {"id": group.id, "name": group.name, "vm_ids": vm_ids, "max_hours": group.max_hours}
 
 
 def history_dict(entry: HistoryEntry) -> dict:
@@ -47,6 +69,7 @@ def history_dict(entry: HistoryEntry) -> dict:
         "actor": entry.actor,
         "start": isoformat(entry.start),
         "end": isoformat(entry.end),
+        "booking_id": entry.booking_id,
     }
 
 

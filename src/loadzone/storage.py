@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
+from . import events
 from .extensions import db
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -88,6 +89,7 @@ def transaction() -> Iterator:
     try:
         session.connection(execution_options={_IMMEDIATE: True})
         yield session
+        events.prepare(session)
         session.commit()
     except BaseException as error:
         session.rollback()

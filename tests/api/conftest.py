@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from loadzone import bookings, storage
+from loadzone import storage
+from tests.unit import due
 
 
 def error_of(response, status: int, code: str | None = None) -> dict:
@@ -38,6 +39,7 @@ def snapshot(client, reader=None) -> dict:
         "vms": get(reader, "/api/vms"),
         "groups": get(reader, "/api/groups"),
         "history": get(reader, "/api/history?limit=500"),
+        "bookings": get(reader, "/api/bookings?limit=500"),
         "notifications": get(client, "/api/notifications?limit=500"),
         "tokens": get(client, "/api/me/tokens"),
     }
@@ -67,8 +69,8 @@ def run_job(app):
     def run(name: str, vm_id: str, now):
         with app.app_context(), storage.transaction():
             if name == "warn":
-                return bookings.warn_due(vm_id, now, app.extensions["loadzone.rules"])
-            return bookings.release_due(vm_id, now)
+                return due.warn_due(vm_id, now, app.extensions["loadzone.rules"])
+            return due.release_due(vm_id, now)
 
     return run
 

@@ -86,7 +86,8 @@ def test_history_filters(busy, bob):
 
 def test_history_record_shape(busy, bob):
     record = bob.get("/api/history?user=bob@example.com&limit=1").get_json()["items"][0]
-    assert set(record) == {"id", "at", "action", "reason", "vm_id", "user", "actor", "start", "end"}
+    keys = {"id", "at", "action", "reason", "vm_id", "user", "actor", "start", "end", "booking_id"}
+    assert set(record) == keys
     assert (record["action"], record["vm_id"], record["user"], record["actor"]) == (
         "book",
         "vm-13",

@@ -228,7 +228,7 @@ def test_active_bookings_limit(app_factory):
     for vm_id in ("vm-1", "vm-2"):
         admin.post("/api/vms", json={"id": vm_id})
     assert alice.post("/api/vms/vm-1/book", json={"hours": 1}).status_code == 200
-    error_of(alice.post("/api/vms/vm-2/book", json={"hours": 1}), 409, "too_many_bookings")
+    error_of(alice.post("/api/vms/vm-2/book", json={"hours": 1}), 409, "quota_exceeded")
     assert alice.post("/api/vms/vm-1/release", json={}).status_code == 200
     assert alice.post("/api/vms/vm-2/book", json={"hours": 1}).status_code == 200
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import sign_in
+from tests.unit import due
 
 # A data.json as the original tool wrote it: timestamps with and without an offset.
 SEED = {
@@ -322,7 +323,7 @@ def test_live_state_round_trips_with_reasons_and_actors(
     """Admin actions, auto-release, maintenance and descriptions survive export + import."""
     from datetime import timedelta
 
-    from loadzone import bookings, storage
+    from loadzone import storage
 
     group = admin.post("/api/groups", json={"name": "Perf"}).get_json()
     make_vm("vm-1", group=group["id"], description="big box")
@@ -337,7 +338,7 @@ def test_live_state_round_trips_with_reasons_and_actors(
     # Last, as its instant (just after vm-2's expiry) lies after everything else.
     with app.app_context(), storage.transaction():
         expiry = datetime.fromisoformat(booked["expires_at"])
-        assert bookings.release_due("vm-2", expiry + timedelta(seconds=1))
+        assert due.release_due("vm-2", expiry + timedelta(seconds=1))
 
     first, second = tmp_path / "first.json", tmp_path / "second.json"
     assert loadzone("export", "-o", str(first)).code == 0
@@ -357,3 +358,59 @@ def test_live_state_round_trips_with_reasons_and_actors(
     assert first.read_text() == second.read_text()
     vm3 = next(vm for vm in json.loads(second.read_text())["vms"] if vm["id"] == "vm-3")
     assert vm3["maintenance"] is True
+
+
+def test_reservations_and_their_records_round_trip(
+    app, admin, alice, bob, make_vm, loadzone, tmp_path
+):
+    """Reservations and reserve/cancel records travel under added keys; import rebuilds the
+    booking rows, so usage and the calendar see the imported past."""
+    from tests.conftest import utc
+
+    def iso(moment):
+        return moment.replace(microsecond=0).isoformat()
+
+    group = admin.post("/api/groups", json={"name": "Short"}).get_json()
+    admin.patch(f"/api/groups/{group['id']}", json={"max_hours": 5})
+    make_vm("vm-1", group=group["id"])
+    make_vm("vm-2")
+    assert alice.post("/api/vms/vm-1/book", json={"hours": 2}).status_code == 200
+    kept = {"vm_id": "vm-1", "hours": 3, "start": iso(utc(days=1))}
+    assert bob.post("/api/bookings", json=kept).status_code == 201
+    dropped = {"vm_id": "vm-2", "hours": 1, "start": iso(utc(days=2))}
+    withdrawn = bob.post("/api/bookings", json=dropped).get_json()["bookings"][0]
+    bob.delete(f"/api/bookings/{withdrawn['id']}", content_type="application/json")
+
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    assert loadzone("export", "-o", str(first)).code == 0
+    data = json.loads(first.read_text())
+    assert [(r["vm_id"], r["owner"]) for r in data["reservations"]] == [("vm-1", "bob@example.com")]
+    assert [(r["action"], r["vm_id"]) for r in data["audit"]] == [
+        ("reserve", "vm-1"),
+        ("reserve", "vm-2"),
+        ("cancel", "vm-2"),
+    ]
+    assert next(g for g in data["groups"] if g["id"] == group["id"])["max_hours"] == 5
+    # The seed's per-user records keep only book, renew and release.
+    assert {r["action"] for u in data["users"].values() for r in u["bookings"]} == {"book"}
+
+    assert loadzone("import", "--replace", str(first)).code == 0
+    assert loadzone("export", "-o", str(second)).code == 0
+    assert first.read_text() == second.read_text()
+    states = [(b["vm_id"], b["state"]) for b in alice.get("/api/bookings").get_json()["items"]]
+    assert states == [("vm-1", "active"), ("vm-1", "reserved")]
+    usage = {v["vm_id"]: v for v in alice.get("/api/usage?days=7").get_json()["vms"]}
+    assert usage["vm-1"]["bookings"] == 1
+
+
+def test_an_overlapping_reservation_in_a_file_is_refused(loadzone, seed_file):
+    data = copy.deepcopy(SEED)
+    data["reservations"] = [
+        {"vm_id": "lt-02", "owner": "a@x.org", "start": "2031-01-01T00:00:00Z",
+         "end": "2031-01-01T05:00:00Z"},
+        {"vm_id": "lt-02", "owner": "b@x.org", "start": "2031-01-01T04:00:00Z",
+         "end": "2031-01-01T06:00:00Z"},
+    ]  # fmt: skip
+    result = loadzone("import", str(seed_file(data)))
+    assert result.code != 0 and "overlap" in result.output
+    assert json.loads(loadzone("export").output)["vms"] == []

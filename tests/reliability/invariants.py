@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.pool import NullPool
 
 from loadzone.config import database_url
-from loadzone.models import HistoryEntry, Notification, Vm
+from loadzone.models import Booking, HistoryEntry, Notification, Vm
 from loadzone.timeutil import parse_iso
 
 
@@ -76,6 +76,12 @@ class Report:
 
 # -- reading the database ---------------------------------------------------------------------
 
+# Each VM and its holder (the owner of its active booking), for raw sqlite3 reads.
+HOLDERS = (
+    "SELECT v.id, b.owner FROM vms v "
+    "LEFT JOIN bookings b ON b.vm_id = v.id AND b.state = 'active' ORDER BY v.id"
+)
+
 
 class Database:
     """Direct reads of the server's database, from outside the server."""
@@ -84,9 +90,15 @@ class Database:
         self.engine = create_engine(database_url(url, None), poolclass=NullPool)
 
     def vms(self, prefix: str) -> dict[str, dict]:
+        """Each VM with its holder read from its active booking."""
+        active = (Booking.vm_id == Vm.id) & (Booking.state == "active")
+        query = (
+            select(Vm.id, Booking.owner.label("booked_by"), Booking.end.label("expires_at"))
+            .outerjoin(Booking, active)
+            .where(Vm.id.startswith(prefix))
+        )
         with self.engine.connect() as conn:
-            rows = conn.execute(select(Vm.__table__).where(Vm.id.startswith(prefix))).mappings()
-            return {row["id"]: dict(row) for row in rows}
+            return {row["id"]: dict(row) for row in conn.execute(query).mappings()}
 
     def history(self, prefix: str) -> list[dict]:
         table = HistoryEntry.__table__

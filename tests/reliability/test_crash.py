@@ -7,7 +7,7 @@ import os
 import pytest
 from sqlalchemy import delete, update
 
-from loadzone.models import HistoryEntry, Vm
+from loadzone.models import Booking, HistoryEntry
 from tests.conftest import ServerProcess, sign_in
 from tests.reliability.harness import ADMIN, crash_run
 from tests.reliability.invariants import Attempt, Database, Report, check_all
@@ -46,7 +46,11 @@ def test_the_checker_notices_lost_and_wrong_writes(app, db_url):
         assert check_all(data, "crash-", attempts, Report()).problems == []
         with data.engine.begin() as conn:
             conn.execute(delete(HistoryEntry).where(HistoryEntry.vm_id == "crash-0"))
-            conn.execute(update(Vm).where(Vm.id == "crash-1").values(booked_by="bob@example.com"))
+            conn.execute(
+                update(Booking)
+                .where(Booking.vm_id == "crash-1", Booking.state == "active")
+                .values(owner="bob@example.com")
+            )
         report = check_all(data, "crash-", attempts, Report())
     finally:
         data.close()

@@ -20,7 +20,7 @@ from loadzone.extensions import db
 from loadzone.timeutil import utcnow
 from tests.conftest import BACKENDS, ServerProcess
 from tests.reliability.harness import ADMIN, Load, prepare
-from tests.reliability.invariants import Database, Report, check_consistency
+from tests.reliability.invariants import HOLDERS, Database, Report, check_consistency
 
 
 def loadzone(db_url: str, instance, *args: str) -> subprocess.CompletedProcess:
@@ -60,7 +60,7 @@ def audit_ids(path) -> set[int]:
 def owners(path) -> dict:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        return dict(conn.execute("SELECT id, booked_by FROM vms ORDER BY id").fetchall())
+        return dict(conn.execute(HOLDERS).fetchall())
     finally:
         conn.close()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
+from datetime import timedelta
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -16,10 +17,11 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from sqlalchemy import select
 
-from loadzone import accounts, inventory, storage
+from loadzone import accounts, inventory, reservations, storage
 from loadzone.extensions import db
-from loadzone.models import Group, Vm
+from loadzone.models import Booking, Group, Vm
 from loadzone.permissions import Actor
+from loadzone.policies import Rules
 from loadzone.timeutil import utcnow
 
 ADMIN = Actor("admin@example.com", is_admin=True, admins_configured=True)
@@ -38,7 +40,16 @@ def _stock() -> dict:
         group = db.session.scalar(select(Group).order_by(Group.id))
         if group is None:
             group = inventory.create_group(ADMIN, utcnow(), "fuzzed")
-        ids = {"vm_id": "vm-1", "group_id": group.id, "token_id": token.id}
+        booking_id = db.session.scalar(select(Booking.id).order_by(Booking.id.desc()))
+        if booking_id is None:
+            start = utcnow() + timedelta(days=29)
+            booking_id = reservations.reserve(ADMIN, "vm-1", start, 1, utcnow(), Rules()).id
+        ids = {
+            "vm_id": "vm-1",
+            "group_id": group.id,
+            "token_id": token.id,
+            "booking_id": booking_id,
+        }
     return {"secret": secret, **ids}
 
 

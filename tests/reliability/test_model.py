@@ -23,8 +23,10 @@ from loadzone import bookings, inventory, storage
 from loadzone.bookings import Rules
 from loadzone.errors import Conflict, DomainError, Invalid, NotAllowed
 from loadzone.extensions import db
+from loadzone.models import Booking as BookingRow
 from loadzone.models import HistoryEntry, Notification, NotificationRead, User, Vm
 from loadzone.permissions import Actor
+from tests.unit import due
 
 RULES = Rules(max_hours=24, max_active_bookings=0, warning_minutes=60)
 T0 = datetime(2031, 5, 6, 7, 0, tzinfo=UTC)
@@ -72,7 +74,7 @@ class BookingModel(RuleBasedStateMachine):
         self.context = self.app.app_context()
         self.context.push()
         with storage.transaction():
-            for table in (NotificationRead, Notification, HistoryEntry, Vm, User):
+            for table in (NotificationRead, Notification, HistoryEntry, BookingRow, Vm, User):
                 db.session.execute(delete(table))
         for vm_id in VMS:
             self.call(inventory.add_vm, ADMIN, T0, vm_id)
@@ -208,27 +210,27 @@ class BookingModel(RuleBasedStateMachine):
     def release_job(self, data):
         vm_id = self.pick(data)
         """An exact release job, possibly stale or repeated: it acts only when due."""
-        assert self.call(bookings.release_due, vm_id, self.now) == self._model_release(vm_id)
+        assert self.call(due.release_due, vm_id, self.now) == self._model_release(vm_id)
 
     @rule(data=st.data())
     def warn_job(self, data):
         vm_id = self.pick(data)
         """An exact warning job, possibly stale or repeated: it warns once per timing."""
-        assert self.call(bookings.warn_due, vm_id, self.now, RULES) == self._model_warn(vm_id)
+        assert self.call(due.warn_due, vm_id, self.now, RULES) == self._model_warn(vm_id)
 
     @rule()
     def sweep(self):
         """The safety sweep: every overdue release, then every due warning."""
         with storage.transaction():
-            overdue = bookings.expired_ids(self.now)
-            due = bookings.warning_due_ids(self.now, RULES)
+            overdue = due.expired_ids(self.now)
+            warnings = due.warning_due_ids(self.now, RULES)
         assert sorted(overdue) == sorted(
             v for v, b in self.vms.items() if b is not None and b.expires_at <= self.now
         )
         for vm_id in overdue:
-            assert self.call(bookings.release_due, vm_id, self.now) is self._model_release(vm_id)
-        for vm_id in due:
-            warned = self.call(bookings.warn_due, vm_id, self.now, RULES)
+            assert self.call(due.release_due, vm_id, self.now) is self._model_release(vm_id)
+        for vm_id in warnings:
+            warned = self.call(due.warn_due, vm_id, self.now, RULES)
             assert warned == self._model_warn(vm_id)
 
     # -- what must always hold --------------------------------------------------------------
@@ -240,7 +242,7 @@ class BookingModel(RuleBasedStateMachine):
             if booking is None:
                 assert (vm.booked_by, vm.expires_at) == (None, None), vm.id
             else:
-                found = (vm.booked_by, vm.expires_at, vm.warned)
+                found = (vm.booked_by, vm.expires_at, vm.active.warned)
                 assert found == (booking.owner, booking.expires_at, booking.warned), vm.id
         rows = db.session.scalars(select(HistoryEntry).order_by(HistoryEntry.id))
         found = [(h.action, h.vm_id, h.user, h.actor, h.reason, h.end) for h in rows]

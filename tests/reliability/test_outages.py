@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from tests.conftest import ServerProcess, api_session
+from tests.reliability.invariants import HOLDERS
 from tests.sockets import Watcher
 
 pytestmark = pytest.mark.server
@@ -204,7 +205,7 @@ def integrity(path) -> tuple[str, dict]:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         check = conn.execute("PRAGMA integrity_check").fetchone()[0]
-        owners = dict(conn.execute("SELECT id, booked_by FROM vms").fetchall())
+        owners = dict(conn.execute(HOLDERS).fetchall())
     finally:
         conn.close()
     return check, owners

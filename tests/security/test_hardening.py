@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from tests.conftest import sign_in, utc
+from tests.unit import due
 
 
 def test_login_rate_limit_triggers_and_lifts(app_factory):
@@ -105,12 +106,11 @@ def test_notifications_are_private(app, alice, bob, admin, make_booking):
     vm = make_booking(alice)
     admin.patch(f"/api/vms/{vm['id']}", json={"expires_at": utc(minutes=10).isoformat()})
     with app.app_context():
-        from loadzone import bookings
         from loadzone.storage import transaction
         from loadzone.timeutil import utcnow
 
         with transaction():
-            bookings.warn_due(vm["id"], utcnow(), app.extensions["loadzone.rules"])
+            due.warn_due(vm["id"], utcnow(), app.extensions["loadzone.rules"])
     mine = [n["type"] for n in alice.get("/api/notifications").get_json()["items"]]
     theirs = [n["type"] for n in bob.get("/api/notifications").get_json()["items"]]
     assert "expiry_warning" in mine and "expiry_warning" not in theirs

@@ -10,6 +10,7 @@ from loadzone import bookings, notify
 from loadzone.bookings import Rules
 from loadzone.extensions import db
 from loadzone.models import Notification
+from tests.unit import due
 from tests.unit.conftest import ADMIN, ALICE, BOB, RULES, T0, at, records, run, vm_row
 
 
@@ -26,13 +27,11 @@ def warnings_for(email: str) -> list[Notification]:
 
 def sweep_warnings(now, rules=RULES) -> list[str]:
     """What the scheduler's sweep does for warnings; returns who was warned."""
-    return [
-        run(bookings.warn_due, vm_id, now, rules) for vm_id in bookings.warning_due_ids(now, rules)
-    ]
+    return [run(due.warn_due, vm_id, now, rules) for vm_id in due.warning_due_ids(now, rules)]
 
 
 def sweep_releases(now) -> list[str]:
-    return [vm_id for vm_id in bookings.expired_ids(now) if run(bookings.release_due, vm_id, now)]
+    return [vm_id for vm_id in due.expired_ids(now) if run(due.release_due, vm_id, now)]
 
 
 # -- auto-release --------------------------------------------------------------------------
@@ -43,22 +42,22 @@ def test_expired_ids_lists_only_bookings_past_their_expiry(add_vm):
         add_vm(vm_id)
     run(bookings.book, ALICE, "vm-a", 1, T0, RULES)
     run(bookings.book, BOB, "vm-b", 3, T0, RULES)
-    assert bookings.expired_ids(at(minutes=59)) == []
-    assert bookings.expired_ids(at(hours=1)) == ["vm-a"]
-    assert bookings.expired_ids(at(hours=5)) == ["vm-a", "vm-b"]
+    assert due.expired_ids(at(minutes=59)) == []
+    assert due.expired_ids(at(hours=1)) == ["vm-a"]
+    assert due.expired_ids(at(hours=5)) == ["vm-a", "vm-b"]
 
 
 def test_release_due_frees_an_expired_booking_once(add_vm):
     add_vm("vm-1")
     run(bookings.book, ALICE, "vm-1", 1, T0, RULES)
-    assert run(bookings.release_due, "vm-1", at(minutes=59, seconds=59)) is False
+    assert run(due.release_due, "vm-1", at(minutes=59, seconds=59)) is False
     assert vm_row("vm-1").booked_by == "alice@example.com"
 
-    assert run(bookings.release_due, "vm-1", at(hours=1, seconds=1)) is True
+    assert run(due.release_due, "vm-1", at(hours=1, seconds=1)) is True
     row = vm_row("vm-1")
     assert (row.booked_by, row.expires_at) == (None, None)
-    assert run(bookings.release_due, "vm-1", at(hours=1, seconds=2)) is False
-    assert bookings.expired_ids(at(hours=2)) == []
+    assert run(due.release_due, "vm-1", at(hours=1, seconds=2)) is False
+    assert due.expired_ids(at(hours=2)) == []
 
     releases = records(action="release")
     assert len(releases) == 1
@@ -77,15 +76,15 @@ def test_release_due_skips_a_renewed_booking(add_vm):
     add_vm("vm-1")
     run(bookings.book, ALICE, "vm-1", 1, T0, RULES)
     run(bookings.renew, ALICE, "vm-1", 2, at(minutes=30), RULES)
-    assert run(bookings.release_due, "vm-1", at(hours=1, minutes=1)) is False
+    assert run(due.release_due, "vm-1", at(hours=1, minutes=1)) is False
     assert vm_row("vm-1").booked_by == "alice@example.com"
-    assert run(bookings.release_due, "vm-1", at(hours=3)) is True
+    assert run(due.release_due, "vm-1", at(hours=3)) is True
 
 
 def test_release_due_of_a_free_or_unknown_vm_does_nothing(add_vm):
     add_vm("vm-1")
-    assert run(bookings.release_due, "vm-1", at(hours=1)) is False
-    assert run(bookings.release_due, "ghost", at(hours=1)) is False
+    assert run(due.release_due, "vm-1", at(hours=1)) is False
+    assert run(due.release_due, "ghost", at(hours=1)) is False
     assert records() == []
 
 
@@ -109,9 +108,9 @@ def test_an_admin_shortened_booking_expires_at_the_new_time(add_vm):
     add_vm("vm-1")
     run(bookings.book, ALICE, "vm-1", 5, T0, RULES)
     run(bookings.override_expiry, ADMIN, "vm-1", at(minutes=10), at(minutes=1), RULES)
-    assert bookings.expired_ids(at(minutes=9)) == []
-    assert bookings.expired_ids(at(minutes=10)) == ["vm-1"]
-    assert run(bookings.release_due, "vm-1", at(minutes=10)) is True
+    assert due.expired_ids(at(minutes=9)) == []
+    assert due.expired_ids(at(minutes=10)) == ["vm-1"]
+    assert run(due.release_due, "vm-1", at(minutes=10)) is True
 
 
 # -- warnings ------------------------------------------------------------------------------
@@ -120,27 +119,27 @@ def test_an_admin_shortened_booking_expires_at_the_new_time(add_vm):
 def test_warning_is_due_inside_the_lead_time_and_goes_to_the_owner_once(add_vm):
     add_vm("vm-1")
     run(bookings.book, ALICE, "vm-1", 3, T0, RULES)
-    assert bookings.warning_due_ids(at(hours=1, minutes=59), RULES) == []
-    assert run(bookings.warn_due, "vm-1", at(hours=1, minutes=59), RULES) is None
+    assert due.warning_due_ids(at(hours=1, minutes=59), RULES) == []
+    assert run(due.warn_due, "vm-1", at(hours=1, minutes=59), RULES) is None
     assert warnings_for("alice@example.com") == []
 
-    assert bookings.warning_due_ids(at(hours=2), RULES) == ["vm-1"]
-    assert run(bookings.warn_due, "vm-1", at(hours=2), RULES) == "alice@example.com"
+    assert due.warning_due_ids(at(hours=2), RULES) == ["vm-1"]
+    assert run(due.warn_due, "vm-1", at(hours=2), RULES) == "alice@example.com"
     warning = warnings_for("alice@example.com")
     assert len(warning) == 1
     assert warning[0].vm_id == "vm-1"
     assert "60 min" in warning[0].message
 
     # Once: neither the id list nor a second call produce another.
-    assert bookings.warning_due_ids(at(hours=2, minutes=30), RULES) == []
-    assert run(bookings.warn_due, "vm-1", at(hours=2, minutes=30), RULES) is None
+    assert due.warning_due_ids(at(hours=2, minutes=30), RULES) == []
+    assert run(due.warn_due, "vm-1", at(hours=2, minutes=30), RULES) is None
     assert len(warnings_for("alice@example.com")) == 1
 
 
 def test_warning_is_stored_for_the_owner_only(add_vm):
     add_vm("vm-1")
     run(bookings.book, ALICE, "vm-1", 2, T0, RULES)
-    run(bookings.warn_due, "vm-1", at(hours=1, minutes=30), RULES)
+    run(due.warn_due, "vm-1", at(hours=1, minutes=30), RULES)
     types = lambda email: [n["type"] for n in notify.list_for(email, 100, None)[0]]  # noqa: E731
     assert "expiry_warning" in types("alice@example.com")
     assert "expiry_warning" not in types("bob@example.com")
@@ -182,8 +181,8 @@ def test_lead_time_is_configurable(add_vm):
     rules = Rules(warning_minutes=180)
     run(bookings.book, ALICE, "vm-1", 3, T0, rules)  # no longer than the lead: no warning
     run(bookings.book, ALICE, "vm-2", 4, T0, rules)
-    assert bookings.warning_due_ids(at(minutes=30), rules) == []
-    assert bookings.warning_due_ids(at(hours=1), rules) == ["vm-2"]
+    assert due.warning_due_ids(at(minutes=30), rules) == []
+    assert due.warning_due_ids(at(hours=1), rules) == ["vm-2"]
     assert sweep_warnings(at(hours=1), rules) == ["alice@example.com"]
 
 
@@ -191,7 +190,7 @@ def test_admin_override_into_the_lead_time_warns_at_once(add_vm):
     add_vm("vm-1")
     run(bookings.book, ALICE, "vm-1", 5, T0, RULES)
     run(bookings.override_expiry, ADMIN, "vm-1", at(minutes=40), at(minutes=10), RULES)
-    assert bookings.warning_due_ids(at(minutes=10), RULES) == ["vm-1"]
+    assert due.warning_due_ids(at(minutes=10), RULES) == ["vm-1"]
     assert sweep_warnings(at(minutes=10)) == ["alice@example.com"]
     assert "30 min" in warnings_for("alice@example.com")[0].message
 
@@ -212,11 +211,11 @@ def test_no_warning_once_the_booking_is_over_or_released(add_vm):
     run(bookings.book, ALICE, "vm-1", 2, T0, RULES)
     run(bookings.book, ALICE, "vm-2", 2, T0, RULES)
     # Past its expiry: the release is due, not a warning.
-    assert bookings.warning_due_ids(at(hours=2), RULES) == []
-    assert run(bookings.warn_due, "vm-1", at(hours=2), RULES) is None
+    assert due.warning_due_ids(at(hours=2), RULES) == []
+    assert run(due.warn_due, "vm-1", at(hours=2), RULES) is None
     run(bookings.release, ALICE, "vm-2", at(minutes=70))
-    assert run(bookings.warn_due, "vm-2", at(minutes=71), RULES) is None
-    assert run(bookings.warn_due, "ghost", at(minutes=71), RULES) is None
+    assert run(due.warn_due, "vm-2", at(minutes=71), RULES) is None
+    assert run(due.warn_due, "ghost", at(minutes=71), RULES) is None
     assert warnings_for("alice@example.com") == []
 
 

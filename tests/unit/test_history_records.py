@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from loadzone import bookings, history
 from loadzone.extensions import db
 from loadzone.models import HistoryEntry
+from tests.unit import due
 from tests.unit.conftest import ADMIN, ALICE, BOB, RULES, T0, at, records, run
 
 
@@ -36,7 +37,7 @@ def test_release_reasons(add_vm):
         run(bookings.book, BOB, vm_id, 1, T0, RULES)
     run(bookings.release, BOB, "vm-m", at(minutes=1))
     run(bookings.release, ADMIN, "vm-a", at(minutes=2))
-    run(bookings.release_due, "vm-e", at(hours=1))
+    run(due.release_due, "vm-e", at(hours=1))
     reasons = {r["vm_id"]: (r["reason"], r["actor"]) for r in records(action="release")}
     assert reasons == {
         "vm-m": ("manual", "bob@example.com"),

@@ -6,9 +6,9 @@ from apiflask import APIFlask
 from flask import current_app
 
 from .. import auth
-from ..bookings import Rules
 from ..errors import Invalid
 from ..permissions import Actor
+from ..policies import Rules
 from ..timeutil import utcnow
 
 # Ids are 64-bit: a larger cursor cannot come from this API and would overflow the driver.
@@ -42,10 +42,10 @@ def page(items: list[dict], next_id: int | None, **extra) -> dict:
 
 
 def init_app(app: APIFlask) -> None:
-    from . import docs, errors, groups, guard, history, me, session, vms
+    from . import bookings, docs, errors, groups, guard, history, me, session, usage, vms
 
     errors.init_app(app)
     guard.init_app(app)
-    for module in (session, me, vms, groups, history, docs):
+    for module in (session, me, vms, bookings, groups, history, usage, docs):
         app.register_blueprint(module.bp)
     app.register_blueprint(session.verify_bp)

@@ -46,9 +46,12 @@ def get_group(group_id: int):
 @bp.input(GroupPatch, arg_name="body")
 @bp.output(GroupOut)
 def edit_group(group_id: int, body):
-    """Rename a group and/or set exactly which VMs it holds."""
+    """Rename a group, set exactly which VMs it holds, or its longest booking (`max_hours`)."""
     with transaction():
-        group = inventory.edit_group(actor(), group_id, body.get("name"), body.get("vm_ids"))
+        limits = {"max_hours": body["max_hours"]} if "max_hours" in body else {}
+        group = inventory.edit_group(
+            actor(), group_id, body.get("name"), body.get("vm_ids"), **limits
+        )
         data = group_dict(group)
     return data
 

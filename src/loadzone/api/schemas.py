@@ -98,6 +98,22 @@ class GroupIn(Strict):
 class GroupPatch(Strict):
     name = Trimmed(validate=validators.Length(1, MAX_GROUP_NAME))
     vm_ids = fields.List(vm_id_field(), validate=validators.Length(max=10000))
+    max_hours = StrictInt(
+        allow_none=True,
+        validate=validators.Range(min=1, max=10000),
+        metadata={"description": "Longest booking of the group's VMs in hours; null unsets"},
+    )
+
+
+class BookingIn(Strict):
+    vm_id = vm_id_field(required=True)
+    hours = StrictInt(required=True, metadata={"description": "Whole hours, 1 to MAX_HOURS"})
+    start = Instant(metadata={"description": "A future start: reserve instead of booking now"})
+
+
+class BookingPatch(Strict):
+    start = Instant(metadata={"description": "A reservation's new start"})
+    end = Instant(metadata={"description": "The new end"})
 
 
 class TokenIn(Strict):
@@ -131,9 +147,27 @@ class PageQuery(Query):
 class HistoryQuery(PageQuery):
     vm_id = Trimmed(validate=validators.Length(max=64))
     user = Trimmed(validate=validators.Length(max=254))
-    action = fields.String(validate=validators.OneOf(["book", "renew", "release"]))
+    action = fields.String(
+        validate=validators.OneOf(["book", "renew", "release", "reserve", "cancel"])
+    )
     since = Instant()
     until = Instant()
+
+
+class BookingQuery(PageQuery):
+    vm_id = Trimmed(validate=validators.Length(max=64))
+    owner = Trimmed(validate=validators.Length(max=254))
+    group = fields.Integer(validate=validators.Range(min=1, max=2**31 - 1))
+    state = fields.String(
+        validate=validators.Length(max=60),
+        metadata={"description": "comma list of reserved, active, ended, cancelled"},
+    )
+    from_ = Instant(data_key="from", metadata={"description": "overlapping [from, to)"})
+    to = Instant()
+
+
+class UsageQuery(Query):
+    days = fields.Integer(required=True, validate=validators.OneOf([7, 30]))
 
 
 class DeleteQuery(Query):
@@ -150,12 +184,54 @@ class VmOut(Schema):
     description = fields.String()
     maintenance = fields.Boolean()
     status = fields.String(validate=validators.OneOf(["free", "booked", "maintenance"]))
+    booking_id = fields.Integer(allow_none=True)
+    next_reservation = fields.Dict(
+        allow_none=True, metadata={"description": "{id, start, owner} of the next reservation"}
+    )
 
 
 class GroupOut(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
     vm_ids = fields.List(fields.String(), required=True)
+    max_hours = fields.Integer(allow_none=True)
+
+
+class BookingOut(Schema):
+    id = fields.Integer(required=True)
+    vm_id = fields.String(required=True)
+    owner = fields.String(required=True)
+    start = fields.String(metadata={"format": "date-time"})
+    end = fields.String(metadata={"format": "date-time"})
+    state = fields.String(validate=validators.OneOf(["reserved", "active", "ended", "cancelled"]))
+    ended_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    end_reason = fields.String(allow_none=True)
+    request_id = fields.Integer(allow_none=True)
+    heartbeat_s = fields.Integer(allow_none=True)
+    last_heartbeat = fields.String(allow_none=True, metadata={"format": "date-time"})
+    created_at = fields.String(metadata={"format": "date-time"})
+
+
+class BookingItem(BookingOut):
+    """A booking inside a list (a schema of its own: one class is one spec component)."""
+
+
+class BookingPage(Schema):
+    items = fields.List(fields.Nested(BookingItem))
+    next_cursor = fields.String(allow_none=True)
+
+
+class BookingsGranted(Schema):
+    bookings = fields.List(fields.Nested(BookingItem))
+    request = fields.Dict(allow_none=True)
+
+
+class UsageOut(Schema):
+    from_ = fields.String(data_key="from", metadata={"format": "date-time"})
+    to = fields.String(metadata={"format": "date-time"})
+    groups = fields.List(fields.Dict())
+    vms = fields.List(fields.Dict())
+    queue = fields.Dict()
 
 
 class UserOut(Schema):
@@ -180,6 +256,7 @@ class HistoryOut(Schema):
     actor = fields.String(allow_none=True)
     start = fields.String(metadata={"format": "date-time"})
     end = fields.String(allow_none=True, metadata={"format": "date-time"})
+    booking_id = fields.Integer(allow_none=True)
 
 
 class HistoryPage(Schema):
