@@ -146,6 +146,16 @@ def test_someone_elses_reservation_appears_and_goes_live(browse):
     )
     bob.delete(f"{browse.url}/api/bookings/{booking['id']}").raise_for_status()
     expect(bars(alice, "live-1")).to_have_count(0)
+
+    # VMs come and go live too, with their bookings.
+    add_vms(browse, "live-0")
+    expect(alice.locator(".cal-row").first).to_have_attribute("data-vm", "live-0")
+    reserve(bob, browse.url, "live-0", tomorrow_at(3), 2)
+    expect(bars(alice, "live-0")).to_have_count(1)
+    api_session(browse.url, ADMIN).delete(f"{browse.url}/api/vms/live-0").raise_for_status()
+    expect(alice.locator('.cal-row[data-vm="live-0"]')).to_have_count(0)
+    expect(alice.locator(".cal-bar")).to_have_count(0)
+    expect(alice.locator("#cal-count")).to_have_text("Showing 1 of 1 VMs")
     assert alice.evaluate("window.notReloaded") is True
 
 

@@ -188,7 +188,9 @@ function wireStore() {
   });
   store.on("vm-removed", ({ id }) => {
     data.dropVm(id);
-    if (built) grid.dropRow(id);
+    if (!built) return;
+    grid.dropRow(id);
+    queueFilters(); // the count, and the cursor if it was on that row
   });
   store.on("groups", () => {
     fillGroups();
