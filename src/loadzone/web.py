@@ -35,6 +35,7 @@ def _boot(email: str) -> dict:
         "is_admin": actor.is_admin,
         "can_manage": actor.can_manage,
         "max_hours": settings.max_hours,
+        "reserve_days": getattr(settings, "reserve_days", 30),
         "warning_minutes": settings.warning_minutes,
         "locale": str(get_locale()),
     }

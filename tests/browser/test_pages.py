@@ -68,6 +68,7 @@ def test_boot_island_describes_the_person(alice, admin):
         "is_admin": False,
         "can_manage": False,
         "max_hours": 24,
+        "reserve_days": 30,
         "warning_minutes": 60,
         "locale": "en",
     }

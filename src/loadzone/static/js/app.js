@@ -2,6 +2,8 @@
 import { api, errorMessage } from "./api.js";
 import { initLanguage, initSignOut } from "./chrome.js";
 import { initBoard, showBoard } from "./board.js";
+import * as bookings from "./calendar-data.js";
+import { initCalendar, showCalendar } from "./calendar.js";
 import { initDialogs } from "./dialogs.js";
 import { byId, debounce } from "./dom.js";
 import { initGroups, showGroups } from "./groups.js";
@@ -28,6 +30,7 @@ let again = false;
 
 function onEvent(name, data) {
   if (name === "notification") onNotification(data);
+  else if (name === "booking_updated") bookings.put(data); // it keeps its own snapshot
   else if (buffer) buffer.push([name, data]);
   else APPLY[name]?.(data);
 }
@@ -78,12 +81,14 @@ function init() {
   initSignOut();
   initDialogs();
   initBoard();
+  initCalendar();
   initVmDialog();
   initGroups();
   initHistory();
   initNotifications();
   initUsage();
   registerView("board", (shown, params) => shown && showBoard(params));
+  registerView("calendar", showCalendar);
   registerView("mine", (shown) => showHistory(shown ? "mine" : null));
   registerView("groups", (shown) => showGroups(shown));
   registerView("history", (shown, params) => showHistory(shown ? "history" : null, params));

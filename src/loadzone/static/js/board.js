@@ -2,10 +2,10 @@
 // `hidden`, and the countdowns are text nodes driven by countdown.js.
 import { track, untrack } from "./countdown.js";
 import { byId, debounce, el, icon } from "./dom.js";
-import { boot, formatNumber, formatWhen, t } from "./i18n.js";
+import { boot } from "./boot.js";
+import { collator, formatNumber, formatWhen, t } from "./i18n.js";
 import * as store from "./store.js";
 
-export const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
 const rows = new Map();
 let order = [];
 const filters = { q: "", group: "", status: "" };

@@ -1,7 +1,8 @@
 // One timer for every live countdown on the page: each second it rewrites only the text
 // nodes whose value changed, so thousands of bookings cost a few milliseconds per tick.
 import { serverNow } from "./api.js";
-import { boot, formatCountdown } from "./i18n.js";
+import { boot } from "./boot.js";
+import { formatCountdown } from "./i18n.js";
 
 const tracked = new Map();
 const warnMs = (boot.warning_minutes || 60) * 60000;

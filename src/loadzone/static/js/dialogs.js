@@ -1,7 +1,8 @@
 // Dialog plumbing (<dialog>, focus return) and the booking dialogs: book, renew, release.
 import { api, errorMessage, serverNow } from "./api.js";
 import { byId, showError } from "./dom.js";
-import { boot, formatDateTime, formatHours, t } from "./i18n.js";
+import { boot } from "./boot.js";
+import { formatDateTime, formatHours, t } from "./i18n.js";
 import * as store from "./store.js";
 
 const HOUR = 3600000;

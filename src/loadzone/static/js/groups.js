@@ -1,9 +1,10 @@
 // The groups view: create, rename, delete groups and move VMs between them.
 import { api, errorMessage } from "./api.js";
-import { collator, statusOf } from "./board.js";
+import { statusOf } from "./board.js";
 import { busy, confirmAction, openDialog } from "./dialogs.js";
 import { byId, el, icon, showError } from "./dom.js";
-import { boot, formatNumber, t } from "./i18n.js";
+import { boot } from "./boot.js";
+import { collator, formatNumber, t } from "./i18n.js";
 import { toast } from "./notifications.js";
 import * as store from "./store.js";
 

@@ -3,7 +3,8 @@ import { api, errorMessage } from "./api.js";
 import { actionButtons } from "./board.js";
 import { track } from "./countdown.js";
 import { byId, debounce, el, fromLocalInput, showError } from "./dom.js";
-import { boot, formatDateTime, formatWhen, t } from "./i18n.js";
+import { boot } from "./boot.js";
+import { formatDateTime, formatWhen, t } from "./i18n.js";
 import * as store from "./store.js";
 
 const PAGE = 50;

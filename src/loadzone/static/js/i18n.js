@@ -1,5 +1,6 @@
 // Translated strings (a JSON data island rendered from the gettext catalogue) and
 // locale-aware formatting of dates, times and durations.
+import { boot } from "./boot.js";
 
 function island(id) {
   const node = document.getElementById(id);
@@ -7,7 +8,6 @@ function island(id) {
 }
 
 const strings = island("i18n");
-export const boot = island("boot");
 export const locale = boot.locale || document.documentElement.lang || "en";
 
 export function has(key) {
@@ -33,6 +33,9 @@ const dayTimeFormat = new Intl.DateTimeFormat(locale, {
   minute: "2-digit",
 });
 const numberFormat = new Intl.NumberFormat(locale);
+
+/** VM ids in the order people expect: "vm-2" before "vm-10". */
+export const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
 
 export function formatNumber(value) {
   return numberFormat.format(value);

@@ -2,12 +2,21 @@
 // for expiry warnings when the person allowed them.
 import { api, errorMessage } from "./api.js";
 import { byId, el, icon } from "./dom.js";
-import { boot, formatDateTime, formatWhen, t } from "./i18n.js";
+import { boot } from "./boot.js";
+import { formatDateTime, formatWhen, t } from "./i18n.js";
 import { openDialog } from "./dialogs.js";
 import * as store from "./store.js";
 
 const MAX_TOASTS = 4;
-const KINDS = { expiry_warning: "warning", vm_auto_released: "released", vm_released: "released" };
+const KINDS = {
+  expiry_warning: "warning",
+  vm_auto_released: "released",
+  vm_released: "released",
+  vm_idle_released: "released",
+  reservation_cancelled: "released",
+  queue_expired: "warning",
+  vm_reset_failed: "warning",
+};
 let unread = 0;
 let cursor = null;
 

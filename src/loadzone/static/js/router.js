@@ -1,4 +1,5 @@
-// Views of the single page, chosen by the URL hash: #board, #mine, #groups, #history, #usage.
+// Views of the single page, chosen by the URL hash: #board, #calendar, #mine, #groups, #history,
+// #usage.
 import { byId } from "./dom.js";
 import { t } from "./i18n.js";
 

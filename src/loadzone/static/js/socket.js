@@ -9,6 +9,7 @@ const EVENTS = [
   "vm_deleted",
   "group_updated",
   "group_deleted",
+  "booking_updated",
   "notification",
 ];
 

@@ -1,15 +1,14 @@
-// The usage view: Chart.js bar charts of bookings and occupancy per group and per VM.
-import { errorMessage, serverNow } from "./api.js";
-import { byId } from "./dom.js";
-import { formatNumber, locale, t } from "./i18n.js";
-import * as store from "./store.js";
-import { computeUsage, fetchHistory, perGroup } from "./usage-data.js";
+// The usage view: the server's report (GET /api/usage) as summary figures, Chart.js bar
+// charts per group and per VM, and a table per group.
+import { errorMessage } from "./api.js";
+import { byId, el } from "./dom.js";
+import { formatDateTime, formatNumber, locale, t } from "./i18n.js";
+import { fetchUsage, topVms, totals } from "./usage-data.js";
 
-const DAY = 86400000;
-const TOP = 10;
 const CHART_SRC = "/static/vendor/chart.js/chart.umd.min.js";
+const FRESH_MS = 60000;
 const charts = {};
-let history = null; // { records, partial, fetchedAt }
+const reports = new Map(); // days -> { report, fetchedAt }
 let visible = false;
 
 function loadChartJs() {
@@ -27,10 +26,8 @@ function colour(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
-function formatter(percent) {
-  if (!percent) return (value) => formatNumber(value);
-  return (value) => `${formatNumber(Math.round(value * 10) / 10)} %`;
-}
+const formatPercent = (share) => `${formatNumber(Math.round(share * 1000) / 10)} %`;
+const formatDecimal = (value) => formatNumber(Math.round(value * 10) / 10);
 
 /** The chart's figures as text too, for screen readers (the canvas has role="img"). */
 function describe(canvas, labels, values, format) {
@@ -41,7 +38,7 @@ function describe(canvas, labels, values, format) {
 
 function draw(id, labels, values, { color, percent = false, horizontal = false }) {
   const canvas = byId(id);
-  const format = formatter(percent);
+  const format = percent ? formatPercent : formatNumber;
   describe(canvas, labels, values, format);
   charts[id]?.destroy();
   const valueAxis = {
@@ -49,6 +46,7 @@ function draw(id, labels, values, { color, percent = false, horizontal = false }
     grid: { color: colour("--chart-grid") },
     ticks: { callback: format, precision: percent ? undefined : 0 },
   };
+  if (percent) valueAxis.suggestedMax = 0.1;
   const labelAxis = { grid: { display: false }, ticks: { autoSkip: false } };
   const dataset = { data: values, backgroundColor: colour(color), borderRadius: 4 };
   charts[id] = new window.Chart(canvas, {
@@ -68,18 +66,6 @@ function draw(id, labels, values, { color, percent = false, horizontal = false }
   });
 }
 
-function top(perVm, key, span) {
-  const rows = [...perVm.entries()].map(([id, usage]) => ({
-    id,
-    bookings: usage.bookings,
-    occupancy: (100 * usage.busy) / span,
-  }));
-  return rows
-    .filter((row) => row[key] > 0)
-    .sort((a, b) => b[key] - a[key])
-    .slice(0, TOP);
-}
-
 function chartDefaults() {
   const defaults = window.Chart.defaults;
   defaults.color = colour("--muted");
@@ -87,82 +73,107 @@ function chartDefaults() {
   defaults.font.family = getComputedStyle(document.body).fontFamily;
 }
 
-function drawCharts(perVm, groups, span) {
-  const names = groups.map((g) => g.name || t("group.none"));
-  const ofGroups = (key) => groups.map((g) => g[key]);
-  draw("chart-group-bookings", names, ofGroups("bookings"), { color: "--chart-1" });
-  draw("chart-group-occupancy", names, ofGroups("occupancy"), {
+const groupName = (group) => group.name ?? t("group.none");
+
+function drawCharts(report) {
+  const groups = [...report.groups].sort(
+    (a, b) => b.bookings - a.bookings || groupName(a).localeCompare(groupName(b)),
+  );
+  const names = groups.map(groupName);
+  draw("chart-group-bookings", names, groups.map((g) => g.bookings), { color: "--chart-1" });
+  draw("chart-group-occupancy", names, groups.map((g) => g.occupancy), {
     color: "--chart-2",
     percent: true,
   });
-  const booked = top(perVm, "bookings", span);
-  draw("chart-vm-bookings", booked.map((r) => r.id), booked.map((r) => r.bookings), {
+  const booked = topVms(report, "bookings");
+  draw("chart-vm-bookings", booked.map((vm) => vm.vm_id), booked.map((vm) => vm.bookings), {
     color: "--chart-3",
     horizontal: true,
   });
-  const occupied = top(perVm, "occupancy", span);
-  draw("chart-vm-occupancy", occupied.map((r) => r.id), occupied.map((r) => r.occupancy), {
+  const occupied = topVms(report, "occupancy");
+  const occupancies = occupied.map((vm) => vm.occupancy);
+  draw("chart-vm-occupancy", occupied.map((vm) => vm.vm_id), occupancies, {
     color: "--chart-4",
     horizontal: true,
     percent: true,
   });
 }
 
-function showTotals(perVm, people, span, vmCount) {
-  let bookings = 0;
-  let busy = 0;
-  for (const usage of perVm.values()) {
-    bookings += usage.bookings;
-    busy += usage.busy;
-  }
-  const occupancy = vmCount ? (100 * busy) / (span * vmCount) : null;
-  byId("usage-bookings").textContent = formatNumber(bookings);
-  byId("usage-occupancy").textContent = occupancy == null ? "–" : formatter(true)(occupancy);
-  byId("usage-people").textContent = formatNumber(people);
-  const n = formatNumber(history.records.length);
-  byId("usage-status").textContent = t(history.partial ? "usage.partial" : "usage.based_on", { n });
+function groupRow(group) {
+  const cell = (text) => el("td", { class: "num", text });
+  return el(
+    "tr",
+    {},
+    el("th", { scope: "row", text: groupName(group) }),
+    cell(formatNumber(group.bookings)),
+    cell(formatDecimal(group.hours)),
+    cell(formatPercent(group.occupancy)),
+    cell(formatNumber(group.people)),
+  );
+}
+
+function showFigures(report) {
+  const sums = totals(report);
+  byId("usage-bookings").textContent = formatNumber(sums.bookings);
+  byId("usage-hours").textContent = formatDecimal(sums.hours);
+  const occupancy = sums.occupancy == null ? "–" : formatPercent(sums.occupancy);
+  byId("usage-occupancy").textContent = occupancy;
+  const queue = report.queue;
+  byId("usage-queue").textContent = t("usage.queue", {
+    requests: formatNumber(queue.requests),
+    granted: formatNumber(queue.granted),
+  });
+  const wait = queue.median_wait_s;
+  const minutes = wait == null ? null : formatNumber(Math.round(wait / 6) / 10);
+  byId("usage-wait").textContent = minutes == null ? "–" : t("usage.minutes", { n: minutes });
+  byId("usage-groups").replaceChildren(...report.groups.map(groupRow));
+  byId("usage-status").textContent = t("usage.window", {
+    from: formatDateTime(report.from),
+    to: formatDateTime(report.to),
+  });
+}
+
+function days() {
+  return Number(document.querySelector("input[name=usage-days]:checked").value);
 }
 
 function render() {
-  if (!history || !window.Chart) return;
+  const entry = reports.get(days());
+  if (!visible || !entry || !window.Chart) return;
   chartDefaults();
-  const days = Number(document.querySelector("input[name=usage-days]:checked").value);
-  const to = serverNow();
-  const span = days * DAY;
-  const { perVm, people } = computeUsage(history.records, to - span, to);
-  const vms = [...store.allVms()];
-  const groups = perGroup(perVm, vms, store.groupName, span);
-  groups.sort((a, b) => b.bookings - a.bookings || a.name.localeCompare(b.name));
-  drawCharts(perVm, groups, span);
-  showTotals(perVm, people, span, vms.length);
+  drawCharts(entry.report);
+  showFigures(entry.report);
   byId("view-usage").dataset.ready = "true";
 }
 
+/** Show the chosen period, asking the server again when its figures are over a minute old. */
 async function refresh() {
+  const period = days();
+  const entry = reports.get(period);
+  if (entry && Date.now() - entry.fetchedAt < FRESH_MS) {
+    render();
+    return;
+  }
+  delete byId("view-usage").dataset.ready;
   byId("usage-status").textContent = t("usage.loading");
   try {
-    const since = new Date(serverNow() - 30 * DAY);
-    const [, fetched] = await Promise.all([loadChartJs(), fetchHistory(since)]);
-    history = { ...fetched, fetchedAt: Date.now() };
-    if (visible) render();
+    const [, report] = await Promise.all([loadChartJs(), fetchUsage(period)]);
+    reports.set(period, { report, fetchedAt: Date.now() });
+    if (period === days()) render();
   } catch (error) {
     byId("usage-status").textContent = errorMessage(error);
   }
 }
 
-/** Called by the router; the history is fetched again when older than a minute. */
+/** Called by the router. */
 export function showUsage(show) {
   visible = show;
-  if (!show) return;
-  if (!history || Date.now() - history.fetchedAt > 60000) refresh();
-  else render();
+  if (show) refresh();
 }
 
 export function initUsage() {
   for (const input of document.querySelectorAll("input[name=usage-days]")) {
-    input.addEventListener("change", render);
+    input.addEventListener("change", refresh);
   }
-  document.addEventListener("themechange", () => visible && render());
-  // Per-group figures need the VMs: draw again once they are (re)loaded.
-  store.on("reset", () => visible && render());
+  document.addEventListener("themechange", render);
 }

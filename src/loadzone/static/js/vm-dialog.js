@@ -3,7 +3,8 @@ import { api } from "./api.js";
 import { statusOf } from "./board.js";
 import { askRelease, busy, confirmAction, onAction, openDialog } from "./dialogs.js";
 import { byId, el, fromLocalInput, toLocalInput } from "./dom.js";
-import { boot, formatDateTime, t } from "./i18n.js";
+import { boot } from "./boot.js";
+import { formatDateTime, t } from "./i18n.js";
 import * as store from "./store.js";
 
 let current = null; // the VM being edited, or null when adding
