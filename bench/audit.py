@@ -7,7 +7,7 @@ import random
 import time
 from datetime import datetime, timedelta
 
-from loadzone import history
+from loadzone.reporting import history
 
 from .context import BACKEND_NAMES, Context, Large
 from .measure import percentile

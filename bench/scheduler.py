@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from loadzone import bookings
+from loadzone.booking import bookings
 from loadzone.extensions import db
 
 from . import seed

@@ -45,7 +45,7 @@ class Server:
             **{f"LOADZONE_{k.upper()}": str(v) for k, v in env.items()},
         }
         self.log = instance / f"server-{self.port}.log"
-        self.command = [sys.executable, "-m", "loadzone.cli", "run"]
+        self.command = [sys.executable, "-m", "loadzone", "run"]
         self.proc: subprocess.Popen | None = None
         self.startup_seconds: float | None = None
 

@@ -213,7 +213,7 @@ class ServerProcess:
         self.instance.mkdir(parents=True, exist_ok=True)
         handle = open(self.log, "ab")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "loadzone.cli", "run"],
+            [sys.executable, "-m", "loadzone", "run"],
             env=self.env,
             stdout=handle,
             stderr=subprocess.STDOUT,

@@ -6,23 +6,13 @@ import logging
 
 from apiflask import APIFlask
 
-from . import (
-    api,
-    broadcast,
-    channels,
-    events,
-    mailer,
-    notices,
-    ratelimit,
-    realtime,
-    security,
-    storage,
-    web,
-)
-from .config import Settings, load_settings
-from .errors import Unavailable
-from .extensions import db
-from .policies import Rules
+from loadzone.booking.policies import Rules
+from loadzone.config import Settings, load_settings
+from loadzone.core import events, storage
+from loadzone.errors import Unavailable
+from loadzone.extensions import db
+from loadzone.notifications import channels, mailer, notices
+from loadzone.web import api, broadcast, pages, ratelimit, realtime, security
 
 __all__ = ["create_app"]
 
@@ -78,7 +68,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> API
     realtime.init_app(app, settings)
     channels.init_app(app, settings)
     api.init_app(app)
-    web.init_app(app)
+    pages.init_app(app)
 
     @app.get("/healthz")
     @app.doc(hide=True)

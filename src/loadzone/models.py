@@ -19,8 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .extensions import db
-from .timeutil import as_utc
+from loadzone.core.timeutil import as_utc
+from loadzone.extensions import db
 
 # SQLite has no BIGINT autoincrement; history and notifications may grow past 2**31 on PostgreSQL.
 BigId = BigInteger().with_variant(Integer(), "sqlite")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from .extensions import db
-from .models import Booking, Group, HistoryEntry, Notification, Vm
-from .timeutil import isoformat
+from loadzone.core.timeutil import isoformat
+from loadzone.extensions import db
+from loadzone.models import Booking, Group, HistoryEntry, Notification, Vm
 
 
 def vm_status(vm: Vm) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from loadzone import storage
+from loadzone.core import storage
 from tests.unit import due
 
 

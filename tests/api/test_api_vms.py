@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from loadzone.timeutil import parse_iso
+from loadzone.core.timeutil import parse_iso
 from tests.api.conftest import delete, error_of, snapshot
 from tests.conftest import sign_in
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from loadzone import seedfile
-from loadzone.storage import transaction
-from loadzone.timeutil import utcnow
+from loadzone.core.storage import transaction
+from loadzone.core.timeutil import utcnow
+from loadzone.reporting import seedfile
 from tests.conftest import ROOT
 
 CHROMIUM = "/usr/bin/chromium"

@@ -27,7 +27,7 @@ def test_banner_and_resync_after_reconnect(browse):
 
     # While the browser is cut off, the command line adds a VM: no event can reach the page.
     subprocess.run(
-        [sys.executable, "-m", "loadzone.cli", "vm", "add", "added-offline"],
+        [sys.executable, "-m", "loadzone", "vm", "add", "added-offline"],
         env={**os.environ, **server.env},
         check=True,
         capture_output=True,

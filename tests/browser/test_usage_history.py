@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
+from loadzone.core.storage import transaction
 from loadzone.models import Booking
-from loadzone.storage import transaction
 from tests.browser.conftest import ADMIN
 from tests.conftest import api_session
 

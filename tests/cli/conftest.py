@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 from click.testing import CliRunner
 
-from loadzone import cli
+from loadzone.web import cli
 
 
 @dataclass

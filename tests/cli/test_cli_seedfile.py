@@ -323,7 +323,7 @@ def test_live_state_round_trips_with_reasons_and_actors(
     """Admin actions, auto-release, maintenance and descriptions survive export + import."""
     from datetime import timedelta
 
-    from loadzone import storage
+    from loadzone.core import storage
 
     group = admin.post("/api/groups", json={"name": "Perf"}).get_json()
     make_vm("vm-1", group=group["id"], description="big box")

@@ -13,8 +13,8 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.pool import NullPool
 
 from loadzone.config import database_url
+from loadzone.core.timeutil import parse_iso
 from loadzone.models import Booking, HistoryEntry, Notification, Vm
-from loadzone.timeutil import parse_iso
 
 
 @dataclass

@@ -14,10 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loadzone import seedfile, storage
+from loadzone.core import storage
+from loadzone.core.timeutil import utcnow
 from loadzone.errors import DomainError
 from loadzone.extensions import db
-from loadzone.timeutil import utcnow
+from loadzone.reporting import seedfile
 from tests.conftest import BACKENDS, ServerProcess
 from tests.reliability.harness import ADMIN, Load, prepare
 from tests.reliability.invariants import HOLDERS, Database, Report, check_consistency
@@ -31,7 +32,7 @@ def loadzone(db_url: str, instance, *args: str) -> subprocess.CompletedProcess:
         "LOADZONE_INSTANCE_PATH": str(instance),
     }
     return subprocess.run(
-        [sys.executable, "-m", "loadzone.cli", *args],
+        [sys.executable, "-m", "loadzone", *args],
         env=env,
         capture_output=True,
         text=True,

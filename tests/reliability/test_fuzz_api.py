@@ -17,12 +17,15 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from sqlalchemy import select
 
-from loadzone import accounts, inventory, reservations, storage
+from loadzone.booking import reservations
+from loadzone.booking.policies import Rules
+from loadzone.core import storage
+from loadzone.core.timeutil import utcnow
 from loadzone.extensions import db
+from loadzone.identity import accounts
+from loadzone.identity.permissions import Actor
+from loadzone.inventory import catalog
 from loadzone.models import Booking, Group, Vm
-from loadzone.permissions import Actor
-from loadzone.policies import Rules
-from loadzone.timeutil import utcnow
 
 ADMIN = Actor("admin@example.com", is_admin=True, admins_configured=True)
 EXAMPLES = int(os.environ.get("LOADZONE_FUZZ_EXAMPLES", "30"))
@@ -36,10 +39,10 @@ def _stock() -> dict:
         accounts.sign_in(ADMIN.email, utcnow())
         token, secret = accounts.create_token(ADMIN.email, "fuzz", utcnow())
         if db.session.get(Vm, "vm-1") is None:
-            inventory.add_vm(ADMIN, utcnow(), "vm-1")
+            catalog.add_vm(ADMIN, utcnow(), "vm-1")
         group = db.session.scalar(select(Group).order_by(Group.id))
         if group is None:
-            group = inventory.create_group(ADMIN, utcnow(), "fuzzed")
+            group = catalog.create_group(ADMIN, utcnow(), "fuzzed")
         booking_id = db.session.scalar(select(Booking.id).order_by(Booking.id.desc()))
         if booking_id is None:
             start = utcnow() + timedelta(days=29)

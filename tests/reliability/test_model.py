@@ -19,13 +19,15 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import delete, select
 
-from loadzone import bookings, inventory, storage
-from loadzone.bookings import Rules
+from loadzone.booking import bookings
+from loadzone.booking.bookings import Rules
+from loadzone.core import storage
 from loadzone.errors import Conflict, DomainError, Invalid, NotAllowed
 from loadzone.extensions import db
+from loadzone.identity.permissions import Actor
+from loadzone.inventory import catalog
 from loadzone.models import Booking as BookingRow
 from loadzone.models import HistoryEntry, Notification, NotificationRead, User, Vm
-from loadzone.permissions import Actor
 from tests.unit import due
 
 RULES = Rules(max_hours=24, max_active_bookings=0, warning_minutes=60)
@@ -77,8 +79,8 @@ class BookingModel(RuleBasedStateMachine):
             for table in (NotificationRead, Notification, HistoryEntry, BookingRow, Vm, User):
                 db.session.execute(delete(table))
         for vm_id in VMS:
-            self.call(inventory.add_vm, ADMIN, T0, vm_id)
-        self.call(inventory.edit_vm, ADMIN, "vm-maint", {"maintenance": True})
+            self.call(catalog.add_vm, ADMIN, T0, vm_id)
+        self.call(catalog.edit_vm, ADMIN, "vm-maint", {"maintenance": True})
         self.notes.update({("vm_added", vm_id, None) for vm_id in VMS})
         # Start with bookings: most rules only have work on a booked VM.
         self.book(ALICE, "vm-0", 2)

@@ -21,12 +21,14 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import delete, select
 
-from loadzone import bookings, expiry, inventory, reservations, storage
+from loadzone.booking import bookings, expiry, reservations
+from loadzone.booking.policies import Rules
+from loadzone.core import storage
 from loadzone.errors import Conflict, DomainError
 from loadzone.extensions import db
+from loadzone.identity.permissions import Actor
+from loadzone.inventory import catalog
 from loadzone.models import HOLDING, Booking, HistoryEntry, Notification, NotificationRead, User, Vm
-from loadzone.permissions import Actor
-from loadzone.policies import Rules
 
 RULES = Rules(max_hours=6, reserve_days=2)
 T0 = datetime(2031, 7, 1, 9, 0, tzinfo=UTC)
@@ -54,7 +56,7 @@ class ReservationModel(RuleBasedStateMachine):
             for table in (NotificationRead, Notification, HistoryEntry, Booking, Vm, User):
                 db.session.execute(delete(table))
         for vm_id in VMS:
-            self.call(inventory.add_vm, ADMIN, T0, vm_id)
+            self.call(catalog.add_vm, ADMIN, T0, vm_id)
 
     def teardown(self):
         if getattr(self, "context", None) is not None:
@@ -133,7 +135,7 @@ class ReservationModel(RuleBasedStateMachine):
     @invariant()
     def no_overlap_and_one_holder(self):
         db.session.expire_all()
-        rows = {row.id: row for row in inventory.list_vms()}
+        rows = {row.id: row for row in catalog.list_vms()}
         for vm_id in VMS:
             spans = sorted((b.start, b.end, b.state, b.id) for b in self.holding(vm_id))
             for (_s1, e1, *_), (s2, *_rest) in zip(spans, spans[1:], strict=False):

@@ -106,8 +106,8 @@ def test_notifications_are_private(app, alice, bob, admin, make_booking):
     vm = make_booking(alice)
     admin.patch(f"/api/vms/{vm['id']}", json={"expires_at": utc(minutes=10).isoformat()})
     with app.app_context():
-        from loadzone.storage import transaction
-        from loadzone.timeutil import utcnow
+        from loadzone.core.storage import transaction
+        from loadzone.core.timeutil import utcnow
 
         with transaction():
             due.warn_due(vm["id"], utcnow(), app.extensions["loadzone.rules"])

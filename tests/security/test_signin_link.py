@@ -7,9 +7,9 @@ import re
 import pytest
 from sqlalchemy import update
 
+from loadzone.core.storage import transaction
 from loadzone.extensions import db
 from loadzone.models import LoginLink
-from loadzone.storage import transaction
 from tests.conftest import utc
 
 LINK = re.compile(r"https?://\S+/auth/verify\?token=(\S+)")

@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from loadzone import history, inventory, storage
-from loadzone.bookings import Rules
+from loadzone.booking.bookings import Rules
+from loadzone.core import storage
 from loadzone.extensions import db
+from loadzone.identity.permissions import Actor
+from loadzone.inventory import catalog
 from loadzone.models import Vm
-from loadzone.permissions import Actor
+from loadzone.reporting import history
 
 T0 = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
 RULES = Rules(max_hours=24, max_active_bookings=0, warning_minutes=60)
@@ -54,7 +56,7 @@ def add_vm(ctx):
     """Factory: register a VM as the admin and return its id."""
 
     def make(vm_id: str = "vm-1", **fields) -> str:
-        run(inventory.add_vm, ADMIN, T0, vm_id, **fields)
+        run(catalog.add_vm, ADMIN, T0, vm_id, **fields)
         return vm_id
 
     return make

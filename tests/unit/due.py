@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from loadzone import expiry
+from loadzone.booking import expiry
 from loadzone.extensions import db
 from loadzone.models import Booking
 

@@ -6,11 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from loadzone import bookings, inventory
-from loadzone.bookings import Rules
+from loadzone.booking import bookings
+from loadzone.booking.bookings import Rules
 from loadzone.errors import Conflict, Invalid, NotAllowed, NotFound
+from loadzone.identity.permissions import Actor
+from loadzone.inventory import catalog
 from loadzone.models import Booking
-from loadzone.permissions import Actor
 from tests.unit.conftest import ADMIN, ALICE, BOB, RULES, T0, at, records, run, vm_row
 
 # -- book ----------------------------------------------------------------------------------
@@ -72,12 +73,12 @@ def test_owner_cannot_book_own_vm_twice(add_vm):
 
 def test_book_refuses_a_vm_in_maintenance(add_vm):
     add_vm("vm-1")
-    run(inventory.edit_vm, ADMIN, "vm-1", {"maintenance": True})
+    run(catalog.edit_vm, ADMIN, "vm-1", {"maintenance": True})
     with pytest.raises(Conflict) as caught:
         run(bookings.book, ALICE, "vm-1", 2, T0, RULES)
     assert caught.value.code == "in_maintenance"
     assert vm_row("vm-1").booked_by is None
-    run(inventory.edit_vm, ADMIN, "vm-1", {"maintenance": False})
+    run(catalog.edit_vm, ADMIN, "vm-1", {"maintenance": False})
     assert run(bookings.book, ALICE, "vm-1", 2, T0, RULES).booked_by == "alice@example.com"
 
 
@@ -107,7 +108,7 @@ def test_zero_active_limit_means_unlimited(add_vm):
     for index in range(5):
         add_vm(f"vm-{index}")
         run(bookings.book, ALICE, f"vm-{index}", 1, T0, Rules(max_active_bookings=0))
-    assert len(inventory.list_vms(status="booked")) == 5
+    assert len(catalog.list_vms(status="booked")) == 5
 
 
 def test_book_creates_the_user_on_first_use(add_vm):
@@ -364,7 +365,7 @@ def test_failed_use_case_leaves_no_trace(add_vm):
     from loadzone.models import User
 
     add_vm("vm-1")
-    run(inventory.edit_vm, ADMIN, "vm-1", {"maintenance": True})
+    run(catalog.edit_vm, ADMIN, "vm-1", {"maintenance": True})
     with pytest.raises(Conflict):
         run(bookings.book, Actor("dave@example.com"), "vm-1", 1, T0, RULES)
     db.session.expire_all()

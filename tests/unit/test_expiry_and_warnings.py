@@ -6,10 +6,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from loadzone import bookings, notify
-from loadzone.bookings import Rules
+from loadzone.booking import bookings
+from loadzone.booking.bookings import Rules
 from loadzone.extensions import db
 from loadzone.models import Notification
+from loadzone.notifications import notify
 from tests.unit import due
 from tests.unit.conftest import ADMIN, ALICE, BOB, RULES, T0, at, records, run, vm_row
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from loadzone import bookings, history
+from loadzone.booking import bookings
 from loadzone.extensions import db
 from loadzone.models import HistoryEntry
+from loadzone.reporting import history
 from tests.unit import due
 from tests.unit.conftest import ADMIN, ALICE, BOB, RULES, T0, at, records, run
 

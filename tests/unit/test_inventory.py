@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from loadzone import bookings, inventory
+from loadzone.booking import bookings
 from loadzone.errors import Conflict, Invalid, NotAllowed, NotFound
-from loadzone.permissions import Actor
+from loadzone.identity.permissions import Actor
+from loadzone.inventory import catalog
 from tests.unit.conftest import ADMIN, ALICE, RULES, T0, run, vm_row
 
 NO_ADMINS = Actor("anyone@example.com", is_admin=False, admins_configured=False)
 
 
 def groups_by_name() -> dict[str, list[str]]:
-    return {g["name"]: g["vm_ids"] for g in inventory.list_groups()}
+    return {g["name"]: g["vm_ids"] for g in catalog.list_groups()}
 
 
 # -- VMs -----------------------------------------------------------------------------------
@@ -21,7 +22,7 @@ def groups_by_name() -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("vm_id", ["a", "A" * 64, "vm-01.lab_x", "9lives"])
 def test_valid_vm_ids(ctx, vm_id):
-    run(inventory.add_vm, ADMIN, T0, vm_id)
+    run(catalog.add_vm, ADMIN, T0, vm_id)
     assert vm_row(vm_id) is not None
 
 
@@ -30,15 +31,15 @@ def test_valid_vm_ids(ctx, vm_id):
 )
 def test_invalid_vm_ids(ctx, vm_id):
     with pytest.raises(Invalid) as caught:
-        run(inventory.add_vm, ADMIN, T0, vm_id)
+        run(catalog.add_vm, ADMIN, T0, vm_id)
     assert caught.value.code == "invalid_vm_id"
-    assert inventory.list_vms() == []
+    assert catalog.list_vms() == []
 
 
 def test_duplicate_vm_is_a_conflict(add_vm):
     add_vm("vm-1", description="first")
     with pytest.raises(Conflict) as caught:
-        run(inventory.add_vm, ADMIN, T0, "vm-1", description="second")
+        run(catalog.add_vm, ADMIN, T0, "vm-1", description="second")
     assert caught.value.code == "vm_exists"
     assert vm_row("vm-1").description == "first"
 
@@ -46,9 +47,9 @@ def test_duplicate_vm_is_a_conflict(add_vm):
 def test_description_limit_and_trim(add_vm):
     add_vm("vm-1", description="  spaced  ")
     assert vm_row("vm-1").description == "spaced"
-    run(inventory.edit_vm, ADMIN, "vm-1", {"description": "x" * 500})
+    run(catalog.edit_vm, ADMIN, "vm-1", {"description": "x" * 500})
     with pytest.raises(Invalid):
-        run(inventory.edit_vm, ADMIN, "vm-1", {"description": "x" * 501})
+        run(catalog.edit_vm, ADMIN, "vm-1", {"description": "x" * 501})
     assert vm_row("vm-1").description == "x" * 500
 
 
@@ -65,20 +66,20 @@ def test_new_vm_is_free_and_not_in_maintenance(add_vm):
 
 def test_add_vm_to_unknown_group_is_not_found(ctx):
     with pytest.raises(NotFound):
-        run(inventory.add_vm, ADMIN, T0, "vm-1", group=999)
+        run(catalog.add_vm, ADMIN, T0, "vm-1", group=999)
     with pytest.raises(NotFound):
-        run(inventory.add_vm, ADMIN, T0, "vm-1", group=10**30)
+        run(catalog.add_vm, ADMIN, T0, "vm-1", group=10**30)
     assert vm_row("vm-1") is None
 
 
 def test_list_filters(add_vm):
-    group = run(inventory.create_group, ADMIN, T0, "Perf").id
+    group = run(catalog.create_group, ADMIN, T0, "Perf").id
     add_vm("web-1", group=group, description="Frontend box")
     add_vm("web-2")
     add_vm("db-1", description="database")
-    run(inventory.edit_vm, ADMIN, "db-1", {"maintenance": True})
+    run(catalog.edit_vm, ADMIN, "db-1", {"maintenance": True})
     run(bookings.book, ALICE, "web-2", 1, T0, RULES)
-    ids = lambda **kw: [vm.id for vm in inventory.list_vms(**kw)]  # noqa: E731
+    ids = lambda **kw: [vm.id for vm in catalog.list_vms(**kw)]  # noqa: E731
     assert ids() == ["db-1", "web-1", "web-2"]
     assert ids(group=group) == ["web-1"]
     assert ids(ungrouped=True) == ["db-1", "web-2"]
@@ -95,41 +96,41 @@ def test_list_filters(add_vm):
 
 
 def test_group_names_are_unique_regardless_of_case(ctx):
-    run(inventory.create_group, ADMIN, T0, "Perf Lab")
+    run(catalog.create_group, ADMIN, T0, "Perf Lab")
     for name in ("perf lab", "PERF LAB", "  Perf Lab  "):
         with pytest.raises(Conflict) as caught:
-            run(inventory.create_group, ADMIN, T0, name)
+            run(catalog.create_group, ADMIN, T0, name)
         assert caught.value.code == "name_taken"
     assert list(groups_by_name()) == ["Perf Lab"]
 
 
 def test_rename_to_a_taken_name_is_a_conflict_but_own_case_change_is_fine(ctx):
-    first = run(inventory.create_group, ADMIN, T0, "Alpha").id
-    run(inventory.create_group, ADMIN, T0, "Beta")
+    first = run(catalog.create_group, ADMIN, T0, "Alpha").id
+    run(catalog.create_group, ADMIN, T0, "Beta")
     with pytest.raises(Conflict):
-        run(inventory.edit_group, ADMIN, first, "BETA", None)
-    run(inventory.edit_group, ADMIN, first, "ALPHA", None)
+        run(catalog.edit_group, ADMIN, first, "BETA", None)
+    run(catalog.edit_group, ADMIN, first, "ALPHA", None)
     assert sorted(groups_by_name()) == ["ALPHA", "Beta"]
 
 
 @pytest.mark.parametrize("name", ["", "   ", "x" * 101])
 def test_group_name_length(ctx, name):
     with pytest.raises(Invalid):
-        run(inventory.create_group, ADMIN, T0, name)
-    assert inventory.list_groups() == []
+        run(catalog.create_group, ADMIN, T0, name)
+    assert catalog.list_groups() == []
 
 
 def test_group_name_is_trimmed_and_100_chars_fit(ctx):
-    run(inventory.create_group, ADMIN, T0, "  Trim me ")
-    run(inventory.create_group, ADMIN, T0, "n" * 100)
+    run(catalog.create_group, ADMIN, T0, "  Trim me ")
+    run(catalog.create_group, ADMIN, T0, "n" * 100)
     assert sorted(groups_by_name()) == ["Trim me", "n" * 100]
 
 
 def test_create_group_with_vms_moves_them_from_other_groups(add_vm):
     for vm_id in ("vm-1", "vm-2", "vm-3"):
         add_vm(vm_id)
-    old = run(inventory.create_group, ADMIN, T0, "Old", ["vm-1", "vm-2"]).id
-    new = run(inventory.create_group, ADMIN, T0, "New", ["vm-2", "vm-3"]).id
+    old = run(catalog.create_group, ADMIN, T0, "Old", ["vm-1", "vm-2"]).id
+    new = run(catalog.create_group, ADMIN, T0, "New", ["vm-2", "vm-3"]).id
     assert groups_by_name() == {"New": ["vm-2", "vm-3"], "Old": ["vm-1"]}
     assert vm_row("vm-2").group_id == new
     assert vm_row("vm-1").group_id == old
@@ -138,82 +139,82 @@ def test_create_group_with_vms_moves_them_from_other_groups(add_vm):
 def test_edit_group_sets_exactly_its_vms(add_vm):
     for vm_id in ("vm-1", "vm-2", "vm-3"):
         add_vm(vm_id)
-    group = run(inventory.create_group, ADMIN, T0, "G", ["vm-1", "vm-2"]).id
-    run(inventory.edit_group, ADMIN, group, None, ["vm-3"])
+    group = run(catalog.create_group, ADMIN, T0, "G", ["vm-1", "vm-2"]).id
+    run(catalog.edit_group, ADMIN, group, None, ["vm-3"])
     assert groups_by_name() == {"G": ["vm-3"]}
     assert vm_row("vm-1").group_id is None
-    run(inventory.edit_group, ADMIN, group, None, [])
+    run(catalog.edit_group, ADMIN, group, None, [])
     assert groups_by_name() == {"G": []}
 
 
 def test_moving_a_single_vm_between_groups(add_vm):
     add_vm("vm-1")
-    a = run(inventory.create_group, ADMIN, T0, "A", ["vm-1"]).id
-    b = run(inventory.create_group, ADMIN, T0, "B").id
-    run(inventory.edit_vm, ADMIN, "vm-1", {"group": b})
+    a = run(catalog.create_group, ADMIN, T0, "A", ["vm-1"]).id
+    b = run(catalog.create_group, ADMIN, T0, "B").id
+    run(catalog.edit_vm, ADMIN, "vm-1", {"group": b})
     assert groups_by_name() == {"A": [], "B": ["vm-1"]}
-    run(inventory.edit_vm, ADMIN, "vm-1", {"group": None})
+    run(catalog.edit_vm, ADMIN, "vm-1", {"group": None})
     assert groups_by_name() == {"A": [], "B": []}
     assert a != b
 
 
 def test_edit_group_with_unknown_vm_changes_nothing(add_vm):
     add_vm("vm-1")
-    group = run(inventory.create_group, ADMIN, T0, "G", ["vm-1"]).id
+    group = run(catalog.create_group, ADMIN, T0, "G", ["vm-1"]).id
     with pytest.raises(NotFound):
-        run(inventory.edit_group, ADMIN, group, "Renamed", ["vm-1", "ghost"])
+        run(catalog.edit_group, ADMIN, group, "Renamed", ["vm-1", "ghost"])
     assert groups_by_name() == {"G": ["vm-1"]}
 
 
 def test_delete_group_ungroups_its_vms_and_keeps_them(add_vm):
     add_vm("vm-1")
     add_vm("vm-2")
-    group = run(inventory.create_group, ADMIN, T0, "Doomed", ["vm-1", "vm-2"]).id
+    group = run(catalog.create_group, ADMIN, T0, "Doomed", ["vm-1", "vm-2"]).id
     run(bookings.book, ALICE, "vm-1", 2, T0, RULES)
-    run(inventory.delete_group, ADMIN, group)
-    assert inventory.list_groups() == []
-    assert [vm.group_id for vm in inventory.list_vms()] == [None, None]
+    run(catalog.delete_group, ADMIN, group)
+    assert catalog.list_groups() == []
+    assert [vm.group_id for vm in catalog.list_vms()] == [None, None]
     assert vm_row("vm-1").booked_by == "alice@example.com"
     with pytest.raises(NotFound):
-        inventory.get_group(group)
+        catalog.get_group(group)
     # The name is free again.
-    run(inventory.create_group, ADMIN, T0, "doomed")
+    run(catalog.create_group, ADMIN, T0, "doomed")
 
 
 @pytest.mark.parametrize("group_id", [0, -1, 12345, 2**31, 10**30])
 def test_unknown_group_ids_are_not_found(ctx, group_id):
     with pytest.raises(NotFound):
-        inventory.get_group(group_id)
+        catalog.get_group(group_id)
     with pytest.raises(NotFound):
-        run(inventory.delete_group, ADMIN, group_id)
+        run(catalog.delete_group, ADMIN, group_id)
 
 
 # -- who may manage ------------------------------------------------------------------------
 
 
 MANAGE = [
-    ("add_vm", lambda who: inventory.add_vm(who, T0, "vm-new")),
-    ("edit_vm", lambda who: inventory.edit_vm(who, "vm-1", {"description": "x"})),
+    ("add_vm", lambda who: catalog.add_vm(who, T0, "vm-new")),
+    ("edit_vm", lambda who: catalog.edit_vm(who, "vm-1", {"description": "x"})),
     ("delete_vm", lambda who: bookings.delete_vm(who, "vm-1", T0)),
-    ("create_group", lambda who: inventory.create_group(who, T0, "New")),
-    ("edit_group", lambda who: inventory.edit_group(who, 1, "Renamed", None)),
-    ("delete_group", lambda who: inventory.delete_group(who, 1)),
+    ("create_group", lambda who: catalog.create_group(who, T0, "New")),
+    ("edit_group", lambda who: catalog.edit_group(who, 1, "Renamed", None)),
+    ("delete_group", lambda who: catalog.delete_group(who, 1)),
 ]
 
 
 @pytest.fixture
 def stocked(add_vm):
     add_vm("vm-1")
-    assert run(inventory.create_group, ADMIN, T0, "Existing").id == 1
+    assert run(catalog.create_group, ADMIN, T0, "Existing").id == 1
 
 
 @pytest.mark.parametrize(("name", "action"), MANAGE, ids=[m[0] for m in MANAGE])
 def test_non_admin_may_not_manage_when_admins_are_configured(stocked, name, action):
-    before = ([(v.id, v.description) for v in inventory.list_vms()], inventory.list_groups())
+    before = ([(v.id, v.description) for v in catalog.list_vms()], catalog.list_groups())
     with pytest.raises(NotAllowed) as caught:
         run(action, ALICE)
     assert caught.value.code == "admin_only"
-    after = ([(v.id, v.description) for v in inventory.list_vms()], inventory.list_groups())
+    after = ([(v.id, v.description) for v in catalog.list_vms()], catalog.list_groups())
     assert after == before
 
 

@@ -10,7 +10,7 @@ from alembic import command
 from sqlalchemy import create_engine, text
 
 from loadzone.config import database_url
-from loadzone.storage import alembic_config
+from loadzone.core.storage import alembic_config
 from tests.conftest import PG_URL
 
 T = datetime(2030, 5, 1, 8, 0)

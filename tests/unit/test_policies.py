@@ -7,9 +7,10 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import func, select
 
-from loadzone import bookings, inventory, reservations
+from loadzone.booking import bookings, reservations
 from loadzone.errors import Conflict
 from loadzone.extensions import db
+from loadzone.inventory import catalog
 from loadzone.models import Booking
 from tests.unit.conftest import ADMIN, ALICE, BOB, RULES, T0, at, run
 
@@ -69,10 +70,10 @@ def test_renewals_count_against_the_week(add_vm):
 
 
 def test_a_group_limits_the_length_of_its_vms_bookings(add_vm):
-    group = run(inventory.create_group, ADMIN, T0, "Short")
+    group = run(catalog.create_group, ADMIN, T0, "Short")
     add_vm("vm-1", group=group.id)
     add_vm("vm-2")
-    run(inventory.edit_group, ADMIN, group.id, None, None, max_hours=3)
+    run(catalog.edit_group, ADMIN, group.id, None, None, max_hours=3)
     for attempt in (
         lambda: run(bookings.book, ALICE, "vm-1", 4, T0, RULES),
         lambda: run(reservations.reserve, ALICE, "vm-1", at(hours=5), 4, T0, RULES),
@@ -85,7 +86,7 @@ def test_a_group_limits_the_length_of_its_vms_bookings(add_vm):
     with pytest.raises(Conflict):
         run(bookings.renew, ALICE, "vm-1", 1, T0, RULES)
     assert run(bookings.book, ALICE, "vm-2", 10, T0, RULES).expires_at == at(hours=10)
-    run(inventory.edit_group, ADMIN, group.id, None, None, max_hours=None)
+    run(catalog.edit_group, ADMIN, group.id, None, None, max_hours=None)
     assert run(bookings.renew, ALICE, "vm-1", 1, T0, RULES).expires_at == at(hours=4)
 
 

@@ -7,9 +7,10 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select
 
-from loadzone import bookings, expiry, inventory, reservations
+from loadzone.booking import bookings, expiry, reservations
 from loadzone.errors import Conflict, Invalid, NotAllowed, NotFound
 from loadzone.extensions import db
+from loadzone.inventory import catalog
 from loadzone.models import Booking, Notification
 from tests.unit.conftest import ADMIN, ALICE, BOB, RULES, T0, at, records, run, vm_row
 
@@ -40,7 +41,7 @@ def test_a_reservation_holds_future_time_and_leaves_the_vm_free(add_vm):
         ALICE.email,
     )
     assert vm_row("vm-1").booked_by is None
-    shown = inventory.describe(vm_row("vm-1"))
+    shown = catalog.describe(vm_row("vm-1"))
     assert shown["next_reservation"] == {
         "id": booking.id,
         "start": at(hours=3).isoformat(),
@@ -162,7 +163,7 @@ def test_a_reservation_after_an_expired_booking_ends_that_booking_first(add_vm):
 def test_a_reservation_of_a_vm_in_maintenance_is_cancelled_at_its_start(add_vm):
     add_vm("vm-1")
     booking = reserve(ALICE, "vm-1", at(hours=1), 1)
-    run(inventory.edit_vm, ADMIN, "vm-1", {"maintenance": True})
+    run(catalog.edit_vm, ADMIN, "vm-1", {"maintenance": True})
     assert run(expiry.start_due, booking.id, at(hours=1), RULES) is True
     row = state_of(booking.id)
     assert (row.state, row.end_reason) == ("cancelled", "cancelled")

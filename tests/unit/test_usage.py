@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from loadzone import bookings, inventory, reservations, usage
+from loadzone.booking import bookings, reservations
 from loadzone.errors import Invalid
+from loadzone.inventory import catalog
+from loadzone.reporting import usage
 from tests.unit.conftest import ADMIN, ALICE, BOB, RULES, T0, at, run
 
 DAY = 24.0
 
 
 def test_usage_counts_the_part_of_each_booking_inside_the_window(add_vm):
-    group = run(inventory.create_group, ADMIN, T0, "Perf")
+    group = run(catalog.create_group, ADMIN, T0, "Perf")
     add_vm("vm-1", group=group.id)
     add_vm("vm-2", group=group.id)
     add_vm("vm-3")

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-from loadzone.replay import Holder, Replay
+from loadzone.booking.replay import Holder, Replay
 
 revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0002"

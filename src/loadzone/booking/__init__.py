@@ -1,0 +1,1 @@
+"""Holding VMs over time: bookings, reservations, policies and the jobs that keep time."""

@@ -1,0 +1,108 @@
+"""What happened, in the domain's words: use cases record these; the edges translate them.
+
+Sockets, stored notifications, e-mail and the scheduler all start from these facts after
+(or, for rows that must commit with the change, just before) the transaction commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from loadzone.models import Booking
+
+
+@dataclass(frozen=True)
+class BookingView:
+    """A booking as the change left it."""
+
+    id: int
+    vm_id: str
+    owner: str
+    state: str
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def of(cls, booking: Booking) -> BookingView:
+        return cls(
+            booking.id, booking.vm_id, booking.owner, booking.state, booking.start, booking.end
+        )
+
+
+@dataclass(frozen=True)
+class BookingFact:
+    booking: BookingView
+    actor: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class BookingStarted(BookingFact):
+    """A booking became active: booked now (`reservation` False) or a reservation began."""
+
+    reservation: bool = False
+
+
+@dataclass(frozen=True)
+class ReservationMade(BookingFact):
+    pass
+
+
+@dataclass(frozen=True)
+class BookingRetimed(BookingFact):
+    """An active booking's end or a reservation's slot moved; `hours` added by a renewal."""
+
+    how: str = "renew"  # renew | override | move
+    hours: int | None = None
+
+
+@dataclass(frozen=True)
+class BookingEnded(BookingFact):
+    reason: str = "manual"  # manual | admin | expired | idle
+
+
+@dataclass(frozen=True)
+class ReservationCancelled(BookingFact):
+    why: str = "owner"  # owner | admin | maintenance | vm_deleted
+
+
+@dataclass(frozen=True)
+class ExpiryWarned(BookingFact):
+    minutes: int = 0
+
+
+@dataclass(frozen=True)
+class VmChanged:
+    vm_id: str
+
+
+@dataclass(frozen=True)
+class VmAdded:
+    vm_id: str
+    group_id: int | None
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class VmRemoved:
+    vm_id: str
+
+
+@dataclass(frozen=True)
+class GroupChanged:
+    group_id: int
+
+
+@dataclass(frozen=True)
+class GroupCreated:
+    group_id: int
+    name: str
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class GroupRemoved:
+    group_id: int

@@ -1,0 +1,136 @@
+"""Engine set-up, transactions and migrations."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from flask import Flask, current_app
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+
+from loadzone.core import events
+from loadzone.extensions import db
+
+MIGRATIONS = Path(__file__).parent.parent / "migrations"
+_IMMEDIATE = "loadzone_immediate"
+# Any fixed number: the advisory lock that keeps two instances from migrating at once.
+_MIGRATION_LOCK = 7402301
+# Storage problems a failed write can reveal; /healthz reports one for this long.
+FULL, UNWRITABLE = "storage_full", "storage_unwritable"
+_PROBLEM = "loadzone.storage_problem"
+PROBLEM_SECONDS = 30
+
+
+def engine_options(url: str) -> dict:
+    """Pool and driver options for the configured engine."""
+    if url.startswith("sqlite"):
+        return {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    return {"pool_size": 10, "max_overflow": 30, "pool_pre_ping": True, "pool_recycle": 1800}
+
+
+def _sqlite_connect(dbapi_connection, _record) -> None:
+    # Let SQLAlchemy's "begin" hook issue BEGIN itself, so writers can ask for IMMEDIATE.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(conn) -> None:
+    # A writer takes the write lock up front; a deferred upgrade could fail with SQLITE_BUSY.
+    immediate = conn.get_execution_options().get(_IMMEDIATE)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def configure_engine(engine: Engine) -> None:
+    """Attach per-dialect hooks to a freshly created engine."""
+    if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _sqlite_connect):
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+
+
+def storage_problem(error: BaseException) -> str | None:
+    """What a driver error says about the disk: FULL, UNWRITABLE, or None for anything else."""
+    orig = getattr(error, "orig", error)
+    name = getattr(orig, "sqlite_errorname", None) or ""
+    state = getattr(orig, "sqlstate", None) or ""
+    if name == "SQLITE_FULL" or state == "53100":  # 53100: disk_full
+        return FULL
+    # 25006: read_only_sql_transaction, 58030: io_error
+    if name.startswith(("SQLITE_READONLY", "SQLITE_IOERR")) or state in ("25006", "58030"):
+        return UNWRITABLE
+    return None
+
+
+def _note(error: BaseException | None) -> None:
+    """Remember a write that failed on storage (for /healthz); a commit clears it."""
+    problem = None if error is None else storage_problem(error)
+    if problem:
+        current_app.extensions[_PROBLEM] = (problem, time.monotonic())
+    elif error is None:
+        current_app.extensions.pop(_PROBLEM, None)
+
+
+@contextmanager
+def transaction() -> Iterator:
+    """One use case, one commit: write lock taken at the start, rollback on any error."""
+    session = db.session()
+    if session.in_transaction():
+        # Only reads (who is asking) can have happened before a use case starts.
+        session.commit()
+    try:
+        session.connection(execution_options={_IMMEDIATE: True})
+        yield session
+        events.prepare(session)
+        session.commit()
+    except BaseException as error:
+        session.rollback()
+        _note(error)
+        raise
+    _note(None)
+
+
+def alembic_config(connection=None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(app: Flask) -> None:
+    """Bring the schema to the newest migration; instances take turns on PostgreSQL."""
+    with app.app_context(), db.engine.connect() as connection:
+        postgres = connection.dialect.name == "postgresql"
+        if postgres:
+            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
+            connection.commit()
+        try:
+            command.upgrade(alembic_config(connection), "head")
+            connection.commit()
+        finally:
+            if postgres:
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
+                connection.commit()
+
+
+def ping() -> None:
+    """Raise if the database does not answer."""
+    with db.engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def health() -> str | None:
+    """Raise if the database does not answer; name the storage problem writes met lately."""
+    ping()
+    noted = current_app.extensions.get(_PROBLEM)
+    if noted and time.monotonic() - noted[1] < PROBLEM_SECONDS:
+        return noted[0]
+    return None

@@ -1,0 +1,1 @@
+"""Who people are: accounts, sign-in modes, sessions, tokens and permissions."""

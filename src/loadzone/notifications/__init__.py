@@ -1,0 +1,1 @@
+"""Telling people: stored notifications, their wording, mail and webhooks."""

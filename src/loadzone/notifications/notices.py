@@ -1,0 +1,83 @@
+"""Facts to stored notifications, in English: the words live here, not in the use cases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from loadzone.core import facts
+from loadzone.core.timeutil import isoformat
+from loadzone.notifications import notify
+
+WHY_CANCELLED = {
+    "admin": "an administrator cancelled it",
+    "maintenance": "the VM was in maintenance when it was due to start",
+    "vm_deleted": "the VM was removed",
+}
+
+
+def _hours(span: timedelta) -> str:
+    hours = span / timedelta(hours=1)
+    return f"{hours:.0f}" if hours == int(hours) else f"{hours:.1f}"
+
+
+def _booking(fact: facts.BookingFact) -> None:
+    b, at, who = fact.booking, fact.at, fact.actor
+    if isinstance(fact, facts.BookingStarted) and fact.reservation:
+        text = f"Your reservation of VM {b.vm_id} has started; it ends at {isoformat(b.end)}"
+        notify.record("reservation_started", text, at, vm_id=b.vm_id, recipient=b.owner)
+        return
+    if isinstance(fact, facts.BookingStarted):
+        text = f"{who} booked VM {b.vm_id} for {_hours(b.end - b.start)} h"
+        notify.record("vm_booked", text, at, vm_id=b.vm_id, actor=who)
+    elif isinstance(fact, facts.ReservationMade):
+        text = f"{who} reserved VM {b.vm_id} from {isoformat(b.start)} to {isoformat(b.end)}"
+        notify.record("vm_reserved", text, at, vm_id=b.vm_id, actor=who)
+    elif isinstance(fact, facts.BookingRetimed) and fact.how == "renew":
+        text = f"{who} renewed VM {b.vm_id} by {fact.hours} h"
+        notify.record("vm_renewed", text, at, vm_id=b.vm_id, actor=who)
+    elif isinstance(fact, facts.BookingEnded):
+        _ended(fact)
+    elif isinstance(fact, facts.ReservationCancelled) and fact.why in WHY_CANCELLED:
+        text = (
+            f"Your reservation of VM {b.vm_id} from {isoformat(b.start)} was cancelled: "
+            f"{WHY_CANCELLED[fact.why]}"
+        )
+        notify.record(
+            "reservation_cancelled", text, at, vm_id=b.vm_id, actor=who, recipient=b.owner
+        )
+    elif isinstance(fact, facts.ExpiryWarned):
+        text = f"Your booking of VM {b.vm_id} ends in {fact.minutes} min"
+        notify.record("expiry_warning", text, at, vm_id=b.vm_id, recipient=b.owner, mail_to=b.owner)
+
+
+def _ended(fact: facts.BookingEnded) -> None:
+    b, at = fact.booking, fact.at
+    if fact.reason == "expired":
+        text = f"VM {b.vm_id} of {b.owner} was released: its booking ended at {isoformat(b.end)}"
+        notify.record("vm_auto_released", text, at, vm_id=b.vm_id, mail_to=b.owner)
+    elif fact.reason == "idle":
+        text = f"Your booking of VM {b.vm_id} was released: no heartbeat arrived in time"
+        notify.record("vm_idle_released", text, at, vm_id=b.vm_id, recipient=b.owner)
+    else:
+        text = f"{fact.actor} released VM {b.vm_id}"
+        notify.record("vm_released", text, at, vm_id=b.vm_id, actor=fact.actor)
+
+
+def translate(_session, recorded: list) -> None:
+    """Store the notification each fact calls for, in the fact's own transaction."""
+    for fact in recorded:
+        if isinstance(fact, facts.BookingFact):
+            _booking(fact)
+        elif isinstance(fact, facts.VmAdded):
+            text = f"VM {fact.vm_id} was added"
+            notify.record(
+                "vm_added",
+                text,
+                fact.at,
+                vm_id=fact.vm_id,
+                group_id=fact.group_id,
+                actor=fact.actor,
+            )
+        elif isinstance(fact, facts.GroupCreated):
+            text = f"Group {fact.name} was created"
+            notify.record("group_created", text, fact.at, group_id=fact.group_id, actor=fact.actor)

@@ -1,0 +1,126 @@
+"""Stored notifications: one row per event (NULL recipient = everyone), read marks per person."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, exists, func, insert, or_, select
+
+from loadzone.core import events
+from loadzone.extensions import db
+from loadzone.models import Notification, NotificationRead, User
+from loadzone.serialize import notification_dict
+
+BROADCAST_TYPES = {
+    "group_created",
+    "vm_added",
+    "vm_booked",
+    "vm_reserved",
+    "vm_renewed",
+    "vm_released",
+    "vm_auto_released",
+}
+PERSONAL_TYPES = {
+    "expiry_warning",
+    "reservation_started",
+    "reservation_cancelled",
+    "vm_idle_released",
+}
+
+
+def record(
+    type_: str,
+    message: str,
+    now: datetime,
+    *,
+    vm_id: str | None = None,
+    group_id: int | None = None,
+    actor: str | None = None,
+    recipient: str | None = None,
+    mail_to: str | None = None,
+) -> Notification:
+    """Store a notification in the current transaction and queue its realtime event."""
+    assert type_ in BROADCAST_TYPES | PERSONAL_TYPES, type_
+    values = dict(
+        type=type_,
+        message=message,
+        vm_id=vm_id,
+        group_id=group_id,
+        actor=actor,
+        recipient=recipient,
+        created_at=now,
+    )
+    # A Core insert: this runs on every booking, and an ORM flush costs several times more.
+    note_id = db.session.execute(insert(Notification).values(values).returning(Notification.id))
+    note = Notification(id=note_id.scalar_one(), **values)
+    payload = notification_dict(note)
+    events.queue(db.session, events.Event("notification", payload, recipient, mail_to))
+    return note
+
+
+def _read_mark(email: str):
+    """True for a notification the person marked read one by one."""
+    return exists().where(
+        and_(NotificationRead.user == email, NotificationRead.notification_id == Notification.id)
+    )
+
+
+def _visible_to(email: str):
+    return or_(Notification.recipient.is_(None), Notification.recipient == email)
+
+
+def list_for(email: str, limit: int, before_id: int | None) -> tuple[list[dict], int | None]:
+    """A page of the person's notifications, newest first, each with its `read` flag."""
+    user = db.session.get(User, email)
+    read_upto = user.read_upto if user else 0
+    read_mark = _read_mark(email)
+    query = select(Notification, read_mark.label("marked")).where(_visible_to(email))
+    if before_id is not None:
+        query = query.where(Notification.id < before_id)
+    rows = db.session.execute(query.order_by(Notification.id.desc()).limit(limit + 1)).all()
+    items = [
+        notification_dict(note, read=bool(marked) or note.id <= read_upto)
+        for note, marked in rows[:limit]
+    ]
+    next_id = rows[limit - 1][0].id if len(rows) > limit else None
+    return items, next_id
+
+
+def mark_read(email: str, ids: list[int] | None) -> int:
+    """Mark notifications read (only ones the person can see), or all with ids=None; returns
+    how many were asked for and visible, or for all, how many were unread."""
+    user = db.session.get(User, email)
+    if ids is None:
+        unread = unread_count(email)
+        newest = db.session.scalar(
+            select(Notification.id).where(_visible_to(email)).order_by(Notification.id.desc())
+        )
+        if newest:
+            user.read_upto = max(user.read_upto or 0, newest)
+        return unread
+    visible = set(
+        db.session.scalars(
+            select(Notification.id).where(Notification.id.in_(ids), _visible_to(email))
+        )
+    )
+    already = set(
+        db.session.scalars(
+            select(NotificationRead.notification_id).where(
+                NotificationRead.user == email, NotificationRead.notification_id.in_(visible)
+            )
+        )
+    )
+    for note_id in visible - already:
+        db.session.add(NotificationRead(user=email, notification_id=note_id))
+    return len(visible)
+
+
+def unread_count(email: str) -> int:
+    """How many notifications the person has not read."""
+    user = db.session.get(User, email)
+    read_upto = user.read_upto if user else 0
+    read_mark = _read_mark(email)
+    query = select(func.count(Notification.id)).where(
+        _visible_to(email), Notification.id > read_upto, ~read_mark
+    )
+    return db.session.scalar(query) or 0

@@ -1,0 +1,1 @@
+"""Looking back and carrying data: audit history, usage, data.json, backups."""

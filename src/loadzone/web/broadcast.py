@@ -1,0 +1,71 @@
+"""Facts to realtime messages: the full objects every browser keeps its view with.
+
+Runs just before the commit, so each object is read once, as the transaction leaves it,
+however many facts touched it; VM and booking messages go out before notifications.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from loadzone.core import events, facts
+from loadzone.extensions import db
+from loadzone.inventory import catalog
+from loadzone.models import Booking, Group
+from loadzone.serialize import booking_dict, group_dict
+
+CHUNK = 500
+
+
+def _touched(recorded: list) -> tuple[dict, dict, dict]:
+    """VM, booking and group ids in first-seen order, each mapped to whether it still exists."""
+    vms: dict[str, bool] = {}
+    bookings: dict[int, bool] = {}
+    groups: dict[int, bool] = {}
+    for fact in recorded:
+        if isinstance(fact, facts.BookingFact):
+            vms.setdefault(fact.booking.vm_id, True)
+            bookings[fact.booking.id] = True
+        elif isinstance(fact, facts.VmChanged | facts.VmAdded):
+            vms.setdefault(fact.vm_id, True)
+        elif isinstance(fact, facts.VmRemoved):
+            vms[fact.vm_id] = False
+        elif isinstance(fact, facts.GroupChanged | facts.GroupCreated):
+            groups.setdefault(fact.group_id, True)
+        elif isinstance(fact, facts.GroupRemoved):
+            groups[fact.group_id] = False
+    return vms, bookings, groups
+
+
+def _vm_messages(session, vm_ids: list[str]) -> None:
+    for first in range(0, len(vm_ids), CHUNK):
+        for data in catalog.describe_many(vm_ids[first : first + CHUNK]):
+            events.queue(session, events.Event("vm_updated", data))
+
+
+def translate(session, recorded: list) -> None:
+    """Queue vm_updated/vm_deleted, booking_updated and group_updated/group_deleted."""
+    vms, bookings, groups = _touched(recorded)
+    session.flush()
+    # A VM removed in this transaction may still have booking facts: their VM is gone.
+    removed = [vm_id for vm_id, alive in vms.items() if not alive]
+    _vm_messages(session, [vm_id for vm_id, alive in vms.items() if alive])
+    for vm_id in removed:
+        events.queue(session, events.Event("vm_deleted", {"id": vm_id}))
+    if bookings:
+        rows = session.scalars(
+            select(Booking)
+            .where(Booking.id.in_(list(bookings)))
+            .execution_options(populate_existing=True)
+        )
+        by_id = {row.id: row for row in rows}
+        for booking_id in bookings:
+            if booking_id in by_id:
+                data = booking_dict(by_id[booking_id])
+                events.queue(session, events.Event("booking_updated", data))
+    for group_id, alive in groups.items():
+        group = db.session.get(Group, group_id) if alive else None
+        if group is not None:
+            events.queue(session, events.Event("group_updated", group_dict(group)))
+        else:
+            events.queue(session, events.Event("group_deleted", {"id": group_id}))

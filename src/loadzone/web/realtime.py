@@ -1,0 +1,75 @@
+"""Socket.IO: who may connect, rooms per person, and the one place events are emitted."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from flask import Flask, request
+from flask_socketio import join_room
+
+from loadzone.core import events
+from loadzone.extensions import socketio
+from loadzone.identity import accounts, auth
+
+log = logging.getLogger(__name__)
+
+
+def room_for(email: str) -> str:
+    return f"user:{email}"
+
+
+def publish(event: events.Event) -> None:
+    """Send an event to everyone, or to one person's room. Called only after a commit."""
+    to = room_for(event.to) if event.to else None
+    socketio.emit(event.name, event.payload, to=to)
+
+
+def _origin_allowed_for(public_url: str | None):
+    public = None
+    if public_url:
+        parts = urlsplit(public_url)
+        public = f"{parts.scheme}://{parts.netloc}"
+
+    def allowed(origin, environ) -> bool:
+        if origin is None:
+            return True  # not a browser: credentials decide
+        origin = origin.rstrip("/")
+        scheme = environ.get("HTTP_X_FORWARDED_PROTO", environ.get("wsgi.url_scheme", "http"))
+        host = environ.get("HTTP_X_FORWARDED_HOST", environ.get("HTTP_HOST", ""))
+        own = f"{scheme.split(',')[0].strip()}://{host.split(',')[0].strip()}"
+        return origin in (own, public)
+
+    return allowed
+
+
+def _identify(payload) -> str | None:
+    token = payload.get("token") if isinstance(payload, dict) else None
+    if isinstance(token, str) and token:
+        return accounts.user_for_token(token)
+    return auth.session_email()
+
+
+def _on_connect(payload=None):
+    email = _identify(payload)
+    if email is None:
+        log.info("refused a socket from %s: no valid credentials", request.remote_addr)
+        raise ConnectionRefusedError("sign in first")
+    join_room(room_for(email))
+    return True
+
+
+def init_app(app: Flask, settings) -> None:
+    socketio.init_app(
+        app,
+        async_mode="gevent" if settings.worker == "gevent" else "threading",
+        message_queue=settings.redis_url,
+        channel=settings.redis_channel,
+        cors_allowed_origins=_origin_allowed_for(settings.public_url),
+        manage_session=False,
+        ping_interval=20,
+        ping_timeout=20,
+        max_http_buffer_size=64 * 1024,
+    )
+    socketio.on_event("connect", _on_connect)
+    events.subscribe(app, publish)

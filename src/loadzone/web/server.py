@@ -1,0 +1,44 @@
+"""`loadzone run`: gunicorn with threads serving HTTP and WebSocket, plus the scheduler."""
+
+from __future__ import annotations
+
+from gunicorn.app.base import BaseApplication
+
+from loadzone.config import load_settings
+
+
+class Server(BaseApplication):
+    """One worker process with a large thread pool: Flask-SocketIO's threading mode keeps
+    one thread per WebSocket, and a single process keeps every socket in one room registry."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        super().__init__()
+
+    def load_config(self):
+        s = self.settings
+        self.cfg.set("bind", [f"[{s.host}]:{s.port}" if ":" in s.host else f"{s.host}:{s.port}"])
+        self.cfg.set("workers", 1)
+        # gthread (default): one thread per open WebSocket. gevent: one greenlet each
+        # (needs the `gevent` extra); see docs/performance.md for the comparison.
+        self.cfg.set("worker_class", s.worker)
+        self.cfg.set("threads", s.threads)
+        self.cfg.set("worker_connections", s.threads * 2)
+        self.cfg.set("timeout", 60)
+        self.cfg.set("graceful_timeout", 10)
+        self.cfg.set("keepalive", 5)
+        self.cfg.set("accesslog", None)
+        self.cfg.set("proc_name", "loadzone")
+        self.cfg.set("control_socket_disable", True)
+
+    def load(self):
+        from loadzone import create_app
+        from loadzone.booking import jobs
+
+        app = create_app(self.settings)
+        jobs.start(app, self.settings.sweep_seconds)
+        return app
+
+
+def serve() -> None:
+    Server(load_settings()).run()
