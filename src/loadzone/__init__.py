@@ -6,6 +6,7 @@ import logging
 
 from apiflask import APIFlask
 
+from loadzone.booking import queue
 from loadzone.booking.policies import Rules
 from loadzone.config import Settings, load_settings
 from loadzone.core import events, storage
@@ -36,6 +37,7 @@ def _configure(app: APIFlask, settings: Settings) -> None:
         warning_minutes=settings.warning_minutes,
         reserve_days=settings.reserve_days,
         max_hours_per_week=settings.max_hours_per_week,
+        max_waiting=settings.max_waiting,
     )
 
 
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> API
         storage.configure_engine(db.engine)
     events.init_app(app)
     # Translators run in this order: objects for the browsers first, then notifications.
+    events.translate(app, queue.translate)  # may grant, so before the others
     events.translate(app, broadcast.translate)
     events.translate(app, notices.translate)
     ratelimit.init_app(app, settings)

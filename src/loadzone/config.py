@@ -87,6 +87,7 @@ class Settings:
     max_active_bookings: int = 0
     reserve_days: int = 30
     max_hours_per_week: int = 0
+    max_waiting: int = 5
     redis_url: str | None = None
     redis_channel: str = "loadzone"
     public_url: str | None = None
@@ -127,6 +128,7 @@ def load_settings(instance_path: str | os.PathLike | None = None, **overrides) -
         max_active_bookings=_int("MAX_ACTIVE_BOOKINGS", 0),
         reserve_days=_int("RESERVE_DAYS", 30, 1),
         max_hours_per_week=_int("MAX_HOURS_PER_WEEK", 0),
+        max_waiting=_int("MAX_WAITING", 5, 1),
         redis_url=_env("REDIS_URL"),
         redis_channel=_env("REDIS_CHANNEL", "loadzone"),
         public_url=(_env("PUBLIC_URL") or "").rstrip("/") or None,

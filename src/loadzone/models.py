@@ -99,6 +99,30 @@ class Booking(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # Set once the expiry warning for the current end went out; cleared when the end moves.
     warned: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When a heartbeat booking is released as idle: last heartbeat (or start) + heartbeat_s.
+    idle_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+
+
+class QueueRequest(db.Model):
+    """A request waiting for VMs; granted by creating its bookings."""
+
+    __tablename__ = "requests"
+    __table_args__ = (Index("ix_requests_state_created", "state", "created_at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    owner: Mapped[str] = mapped_column(String(254), index=True)
+    vm_id: Mapped[str | None] = mapped_column(String(64))
+    group_id: Mapped[int | None] = mapped_column(Integer)
+    # The labels every granted VM must carry, as a JSON object.
+    labels: Mapped[str] = mapped_column(Text, default="{}")
+    count: Mapped[int] = mapped_column(Integer)
+    hours: Mapped[int] = mapped_column(Integer)
+    heartbeat_s: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    wait_until: Mapped[datetime] = mapped_column(UtcDateTime)
+    state: Mapped[str] = mapped_column(String(16))
+    granted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Vm(db.Model):
@@ -111,6 +135,9 @@ class Vm(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     maintenance: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    address: Mapped[str | None] = mapped_column(String(255))
+    # The waiting request this free VM is kept for (strict first come, first served).
+    held_for: Mapped[int | None] = mapped_column(BigId, index=True)
     # The holder is derived from the active booking: there is no second copy to disagree.
     active: Mapped[Booking | None] = relationship(
         Booking,
@@ -136,6 +163,19 @@ class Vm(db.Model):
     @property
     def expires_at(self) -> datetime | None:
         return self.active.end if self.active else None
+
+
+class VmLabel(db.Model):
+    """One key=value label of a VM."""
+
+    __tablename__ = "vm_labels"
+    __table_args__ = (Index("ix_vm_labels_pair", "key", "value"),)
+
+    vm_id: Mapped[str] = mapped_column(
+        ForeignKey("vms.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64))
 
 
 class HistoryEntry(db.Model):

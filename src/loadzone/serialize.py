@@ -12,11 +12,13 @@ from loadzone.models import Booking, Group, HistoryEntry, Notification, Vm
 def vm_status(vm: Vm) -> str:
     if vm.booked_by:
         return "booked"
-    return "maintenance" if vm.maintenance else "free"
+    if vm.maintenance:
+        return "maintenance"
+    return "held" if vm.held_for is not None else "free"
 
 
-def vm_dict(vm: Vm, upcoming: Booking | None) -> dict:
-    """A VM (an ORM row or a listing row) with its next reservation, `upcoming`."""
+def vm_dict(vm: Vm, upcoming: Booking | None, labels: dict | None = None) -> dict:
+    """A VM (an ORM row or a listing row) with its next reservation and labels."""
     return {
         "id": vm.id,
         "group": vm.group_id,
@@ -27,6 +29,10 @@ def vm_dict(vm: Vm, upcoming: Booking | None) -> dict:
         "description": vm.description or "",
         "maintenance": bool(vm.maintenance),
         "status": vm_status(vm),
+        "labels": labels or {},
+        "address": vm.address,
+        "health": "unknown",
+        "held_for": vm.held_for,
         "next_reservation": None
         if upcoming is None
         else {"id": upcoming.id, "start": isoformat(upcoming.start), "owner": upcoming.owner},

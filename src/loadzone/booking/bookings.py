@@ -20,7 +20,13 @@ __all__ = ["Rules", "book", "book_now", "delete_vm", "end", "override_expiry", "
 
 
 def book_now(
-    actor: Actor, vm_id: str, hours: int, now: datetime, rules: Rules, busy: str = "already_booked"
+    actor: Actor,
+    vm_id: str,
+    hours: int,
+    now: datetime,
+    rules: Rules,
+    busy: str = "already_booked",
+    heartbeat_s: int | None = None,
 ) -> Booking:
     """Book a free VM from now for `hours`; of simultaneous bookings exactly one wins."""
     policies.check_hours(hours, rules.max_hours)
@@ -34,6 +40,12 @@ def book_now(
         )
     if vm.maintenance:
         raise Conflict(f"VM {vm_id} is in maintenance and cannot be booked.", "in_maintenance")
+    if vm.held_for is not None:
+        raise Conflict(
+            f"VM {vm_id} is held for the oldest request waiting for it (first come, first "
+            "served); join the queue to wait your turn.",
+            "held",
+        )
     end = now + timedelta(hours=hours)
     upcoming = slots.next_reservation(vm_id, now)
     if upcoming is not None and upcoming.start < end:
@@ -43,6 +55,9 @@ def book_now(
     policies.check_active_limit(actor.email, rules)
     policies.check_week(actor.email, now, end, now, rules)
     booking = slots.add(vm_id, actor.email, now, end, "active", now, rules)
+    if heartbeat_s:
+        booking.heartbeat_s = heartbeat_s
+        booking.idle_at = now + timedelta(seconds=heartbeat_s)
     slots.audit(booking, "book", actor.email, now, end)
     slots.tell(BookingStarted(slots.view(booking), actor.email, now))
     return booking
@@ -138,8 +153,11 @@ def end(
     if due:
         query = query.where(Booking.end <= now)
     done = db.session.execute(query.values(state="ended", ended_at=now, end_reason=reason)).rowcount
-    if done != 1:
-        return False
+    return done == 1 and record_end(booking, actor, now, reason)
+
+
+def record_end(booking: Booking, actor: str | None, now: datetime, reason: str) -> bool:
+    """The audit record and the fact of a booking that just ended."""
     slots.audit(booking, "release", actor, now, None, reason=reason)
     slots.tell(BookingEnded(slots.view(booking), actor, now, reason=reason))
     return True

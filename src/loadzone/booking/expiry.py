@@ -22,7 +22,7 @@ def start_due(booking_id: int, now: datetime, rules: Rules) -> bool:
     booking = slots.get(booking_id)
     if booking is None or booking.state != "reserved" or booking.start > now:
         return False
-    vm = db.session.get(Vm, booking.vm_id)
+    vm = db.session.scalar(select(Vm).where(Vm.id == booking.vm_id).with_for_update())
     if vm is None or vm.maintenance:
         why = "vm_deleted" if vm is None else "maintenance"
         return bookings.cancel(booking, None, now, why)
@@ -38,7 +38,7 @@ def start_due(booking_id: int, now: datetime, rules: Rules) -> bool:
     if claimed != 1:
         return False
     slots.audit(booking, "book", None, now, booking.end)
-    slots.tell(BookingStarted(slots.view(booking), None, now, reservation=True))
+    slots.tell(BookingStarted(slots.view(booking), None, now, how="reservation"))
     return True
 
 

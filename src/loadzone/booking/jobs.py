@@ -10,14 +10,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 from sqlalchemy import select
 
-from loadzone.booking import expiry
+from loadzone.booking import expiry, heartbeats, queue
 from loadzone.booking.policies import Rules
 from loadzone.core import events
-from loadzone.core.facts import BookingFact, BookingView
+from loadzone.core.facts import BookingFact, BookingView, HeartbeatReceived, QueueChanged
 from loadzone.core.storage import transaction
 from loadzone.core.timeutil import utcnow
 from loadzone.extensions import db
-from loadzone.models import HOLDING, Booking
+from loadzone.models import HOLDING, Booking, QueueRequest
 
 log = logging.getLogger(__name__)
 
@@ -60,17 +60,30 @@ class Planner:
             warn_at = max(booking.end - self.rules.lead, utcnow())
             self._at("end", self.release, booking.id, booking.end)
             self._at("warn", self.warn, booking.id, warn_at)
+            if booking.idle_at is not None:
+                self._at("idle", self.release_idle, booking.id, booking.idle_at)
 
     def unplan(self, booking_id: int) -> None:
-        for prefix in ("start", "end", "warn"):
+        for prefix in ("start", "end", "warn", "idle"):
             job = self.scheduler.get_job(f"{prefix}:{booking_id}")
             if job is not None:
                 job.remove()
 
     def on_fact(self, fact) -> None:
         """Follow committed changes: every booking fact carries the booking as it now is."""
-        if isinstance(fact, BookingFact):
+        if isinstance(fact, HeartbeatReceived):
+            self._at("idle", self.release_idle, fact.booking.id, fact.idle_at)
+        elif isinstance(fact, BookingFact):
             self.plan(fact.booking)
+        elif isinstance(fact, QueueChanged) and fact.what == "joined":
+            with self.app.app_context():
+                until = db.session.get(QueueRequest, fact.request_id).wait_until
+                db.session.remove()
+            self._at("expire", self.expire_request, fact.request_id, until)
+        elif isinstance(fact, QueueChanged):
+            job = self.scheduler.get_job(f"expire:{fact.request_id}")
+            if job is not None:
+                job.remove()
 
     # -- the jobs -------------------------------------------------------------------------
     def _claim(self, what: str, use_case, *args) -> None:
@@ -89,6 +102,18 @@ class Planner:
         self._claim(
             f"start of booking {booking_id}", expiry.start_due, booking_id, utcnow(), self.rules
         )
+
+    def release_idle(self, booking_id: int) -> None:
+        self._claim(
+            f"idle release of booking {booking_id}", heartbeats.release_idle, booking_id, utcnow()
+        )
+
+    def expire_request(self, request_id: int) -> None:
+        self._claim(f"expiry of queue request {request_id}", queue.expire_due, request_id, utcnow())
+
+    def settle(self) -> None:
+        """The safety net of the queue: settle it even if no change asked to."""
+        self._claim("settling the queue", _settle_waiting, utcnow(), self.rules)
 
     def release(self, booking_id: int) -> None:
         self._claim(f"release of booking {booking_id}", expiry.release_due, booking_id, utcnow())
@@ -119,6 +144,8 @@ class Planner:
             try:
                 now = utcnow()
                 overdue = expiry.expired_ids(now)
+                idle = heartbeats.idle_ids(now)
+                expiring = queue.expiring_ids(now)
                 starting = expiry.starting_ids(now)
                 due = expiry.warning_due_ids(now, self.rules)
                 db.session.remove()
@@ -130,6 +157,11 @@ class Planner:
         # Releases first: a reservation may begin where an expired booking ends.
         for booking_id in overdue:
             self.release(booking_id)
+        for booking_id in idle:
+            self.release_idle(booking_id)
+        for request_id in expiring:
+            self.expire_request(request_id)
+        self.settle()
         for booking_id in starting:
             self.start_reservation(booking_id)
         for booking_id in due:
@@ -148,11 +180,19 @@ class Planner:
                     Booking.state,
                     Booking.start,
                     Booking.end,
+                    Booking.idle_at,
                 ).where(Booking.state.in_(HOLDING))
+            ).all()
+            waiting = db.session.execute(
+                select(QueueRequest.id, QueueRequest.wait_until).where(
+                    QueueRequest.state == "waiting"
+                )
             ).all()
             db.session.remove()
         for row in rows:
             self.plan(BookingView(*row))
+        for request_id, until in waiting:
+            self._at("expire", self.expire_request, request_id, until)
         self.scheduler.add_job(
             self.sweep,
             "interval",
@@ -166,6 +206,13 @@ class Planner:
     def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+
+
+def _settle_waiting(now, rules) -> bool:
+    if not queue.expiring_ids(now) and not queue.any_waiting():
+        return False
+    queue.settle(now, rules)
+    return True
 
 
 def start(app: Flask, sweep_seconds: int) -> Planner:

@@ -24,6 +24,7 @@ class Rules:
     warning_minutes: int = 60
     reserve_days: int = 30
     max_hours_per_week: int = 0
+    max_waiting: int = 5
 
     @property
     def lead(self) -> timedelta:
@@ -76,14 +77,14 @@ def lock_person(email: str) -> None:
     db.session.execute(select(User.email).where(User.email == email).with_for_update())
 
 
-def check_active_limit(email: str, rules: Rules) -> None:
+def check_active_limit(email: str, rules: Rules, adding: int = 1) -> None:
     """At most `max_active_bookings` active bookings per person."""
     if not rules.max_active_bookings:
         return
     active = db.session.scalar(
         select(func.count()).where(Booking.owner == email, Booking.state == "active")
     )
-    if active >= rules.max_active_bookings:
+    if active + adding > rules.max_active_bookings:
         raise Conflict(
             f"You already hold {active} active bookings, the most allowed "
             f"({rules.max_active_bookings}); none is left.",
@@ -112,6 +113,7 @@ def check_week(
     now: datetime,
     rules: Rules,
     ignore: int | None = None,
+    copies: int = 1,
 ) -> None:
     """Within any 7 days a person holds or has reserved at most `max_hours_per_week` hours.
 
@@ -134,9 +136,10 @@ def check_week(
     windows = [w for w in edges if w < end and w + WEEK > start]
     limit = timedelta(hours=rules.max_hours_per_week)
     busiest = max(sum((_overlap(s, w, w + WEEK) for s in spans), timedelta(0)) for w in windows)
-    wanted = max(_overlap(new, w, w + WEEK) for w in windows)
+    wanted = max(_overlap(new, w, w + WEEK) for w in windows) * copies
     worst = max(
-        sum((_overlap(s, w, w + WEEK) for s in [*spans, new]), timedelta(0)) for w in windows
+        sum((_overlap(s, w, w + WEEK) for s in [*spans, *[new] * copies]), timedelta(0))
+        for w in windows
     )
     if worst > limit:
         left = max(timedelta(0), limit - busiest)

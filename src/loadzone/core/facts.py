@@ -22,11 +22,18 @@ class BookingView:
     state: str
     start: datetime
     end: datetime
+    idle_at: datetime | None = None
 
     @classmethod
     def of(cls, booking: Booking) -> BookingView:
         return cls(
-            booking.id, booking.vm_id, booking.owner, booking.state, booking.start, booking.end
+            booking.id,
+            booking.vm_id,
+            booking.owner,
+            booking.state,
+            booking.start,
+            booking.end,
+            booking.idle_at,
         )
 
 
@@ -39,9 +46,9 @@ class BookingFact:
 
 @dataclass(frozen=True)
 class BookingStarted(BookingFact):
-    """A booking became active: booked now (`reservation` False) or a reservation began."""
+    """A booking became active: booked now, a reservation began, or the queue granted it."""
 
-    reservation: bool = False
+    how: str = "book"  # book | reservation | queue
 
 
 @dataclass(frozen=True)
@@ -73,8 +80,23 @@ class ExpiryWarned(BookingFact):
 
 
 @dataclass(frozen=True)
+class HeartbeatReceived(BookingFact):
+    idle_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class QueueChanged:
+    """A request joined, was granted, expired or left the queue."""
+
+    request_id: int
+    at: datetime
+    what: str  # joined | granted | expired | cancelled
+
+
+@dataclass(frozen=True)
 class VmChanged:
     vm_id: str
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)

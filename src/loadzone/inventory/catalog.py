@@ -13,6 +13,7 @@ from loadzone.core import events, facts
 from loadzone.errors import Conflict, Invalid, NotFound
 from loadzone.extensions import db
 from loadzone.identity.permissions import Actor, require_manage
+from loadzone.inventory import labels as vm_labels
 from loadzone.models import Booking, Group, User, Vm
 from loadzone.serialize import group_dict, vm_dict
 
@@ -32,6 +33,8 @@ LISTED = (
     Booking.owner.label("booked_by"),
     Booking.start.label("booked_at"),
     Booking.end.label("expires_at"),
+    Vm.address,
+    Vm.held_for,
 )
 VmRow = namedtuple("VmRow", [column.key for column in LISTED])
 _ACTIVE_JOIN = (Booking, (Booking.vm_id == Vm.id) & (Booking.state == "active"))
@@ -117,7 +120,12 @@ def describe_many(vm_ids: list[str]) -> list[dict]:
     query = select(*LISTED).outerjoin(*_ACTIVE_JOIN).where(Vm.id.in_(vm_ids))
     rows = {row.id: VmRow._make(row) for row in db.session.execute(query)}
     following = upcoming(list(rows))
-    return [vm_dict(rows[vm_id], following.get(vm_id)) for vm_id in vm_ids if vm_id in rows]
+    tags = vm_labels.of(list(rows))
+    return [
+        vm_dict(rows[vm_id], following.get(vm_id), tags.get(vm_id, {}))
+        for vm_id in vm_ids
+        if vm_id in rows
+    ]
 
 
 def publish_vm(vm: Vm | str) -> None:
@@ -136,10 +144,13 @@ def add_vm(
     vm_id: str,
     group: int | None = None,
     description: str | None = None,
+    labels: dict | None = None,
+    address: str | None = None,
 ) -> Vm:
-    """Register a new VM (free, not in maintenance)."""
+    """Register a new VM (free, not in maintenance), with optional labels and address."""
     require_manage(actor)
     check_vm_id(vm_id)
+    labels = vm_labels.check_labels(labels or {})
     if db.session.get(Vm, vm_id) is not None:
         raise Conflict(f"A VM with id {vm_id!r} already exists.", "vm_exists")
     group_row = get_group(group) if group is not None else None
@@ -149,12 +160,14 @@ def add_vm(
         description=check_description(description),
         maintenance=False,
         created_at=now,
+        address=vm_labels.check_address(address),
     )
     db.session.add(vm)
     try:
         db.session.flush()
     except IntegrityError as exc:
         raise Conflict(f"A VM with id {vm_id!r} already exists.", "vm_exists") from exc
+    vm_labels.store(vm_id, labels)
     events.record(db.session, facts.VmAdded(vm_id, group, actor.email, now))
     publish_vm(vm)
     if group_row is not None:
@@ -162,8 +175,8 @@ def add_vm(
     return vm
 
 
-def edit_vm(actor: Actor, vm_id: str, changes: dict) -> Vm:
-    """Change a VM's group, description or maintenance flag."""
+def edit_vm(actor: Actor, vm_id: str, changes: dict, now: datetime | None = None) -> Vm:
+    """Change a VM's group, description, maintenance flag, labels or address."""
     require_manage(actor)
     vm = get_vm(vm_id, lock=True)
     touched_groups = set()
@@ -176,8 +189,12 @@ def edit_vm(actor: Actor, vm_id: str, changes: dict) -> Vm:
         vm.description = check_description(changes["description"])
     if "maintenance" in changes:
         vm.maintenance = bool(changes["maintenance"])
+    if "address" in changes:
+        vm.address = vm_labels.check_address(changes["address"])
+    if "labels" in changes:
+        vm_labels.store(vm_id, vm_labels.check_labels(changes["labels"] or {}))
     db.session.flush()
-    publish_vm(vm)
+    events.record(db.session, facts.VmChanged(vm.id, now))
     for group_id in touched_groups - {None}:
         publish_group(get_group(group_id))
     return vm
@@ -296,6 +313,7 @@ def list_vms(
     status: str | None = None,
     q: str | None = None,
     ungrouped: bool = False,
+    labels: dict[str, str] | None = None,
 ) -> list[VmRow]:
     """VMs by id, filtered by group, status and a case-insensitive text match.
 
@@ -307,10 +325,15 @@ def list_vms(
         query = query.where(Vm.group_id.is_(None))
     elif group is not None:
         query = query.where(Vm.group_id == group)
+    if labels:
+        query = query.where(vm_labels.matching(labels))
+    free = Booking.id.is_(None) & Vm.maintenance.is_(False)
     if status == "booked":
         query = query.where(Booking.id.is_not(None))
     elif status == "free":
-        query = query.where(Booking.id.is_(None), Vm.maintenance.is_(False))
+        query = query.where(free, Vm.held_for.is_(None))
+    elif status == "held":
+        query = query.where(free, Vm.held_for.is_not(None))
     elif status == "maintenance":
         query = query.where(Booking.id.is_(None), Vm.maintenance.is_(True))
     if q:

@@ -14,11 +14,12 @@ from loadzone.core import events
 from loadzone.notifications import mailer
 
 log = logging.getLogger(__name__)
-MAIL_TYPES = {"expiry_warning", "vm_auto_released"}
+MAIL_TYPES = {"expiry_warning", "vm_auto_released", "queue_granted"}
 RETRY_DELAYS = (1, 4, 15)
 SUBJECTS = {
     "expiry_warning": "Your LoadZone booking ends soon",
     "vm_auto_released": "Your LoadZone booking has ended",
+    "queue_granted": "Your turn in the LoadZone queue",
 }
 
 

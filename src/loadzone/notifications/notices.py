@@ -6,6 +6,8 @@ from datetime import timedelta
 
 from loadzone.core import facts
 from loadzone.core.timeutil import isoformat
+from loadzone.extensions import db
+from loadzone.models import Booking, QueueRequest
 from loadzone.notifications import notify
 
 WHY_CANCELLED = {
@@ -22,12 +24,13 @@ def _hours(span: timedelta) -> str:
 
 def _booking(fact: facts.BookingFact) -> None:
     b, at, who = fact.booking, fact.at, fact.actor
-    if isinstance(fact, facts.BookingStarted) and fact.reservation:
+    if isinstance(fact, facts.BookingStarted) and fact.how == "reservation":
         text = f"Your reservation of VM {b.vm_id} has started; it ends at {isoformat(b.end)}"
         notify.record("reservation_started", text, at, vm_id=b.vm_id, recipient=b.owner)
         return
     if isinstance(fact, facts.BookingStarted):
-        text = f"{who} booked VM {b.vm_id} for {_hours(b.end - b.start)} h"
+        how = " from the queue" if fact.how == "queue" else ""
+        text = f"{b.owner} booked VM {b.vm_id} for {_hours(b.end - b.start)} h{how}"
         notify.record("vm_booked", text, at, vm_id=b.vm_id, actor=who)
     elif isinstance(fact, facts.ReservationMade):
         text = f"{who} reserved VM {b.vm_id} from {isoformat(b.start)} to {isoformat(b.end)}"
@@ -63,11 +66,31 @@ def _ended(fact: facts.BookingEnded) -> None:
         notify.record("vm_released", text, at, vm_id=b.vm_id, actor=fact.actor)
 
 
+def _queue(fact: facts.QueueChanged) -> None:
+    request = db.session.get(QueueRequest, fact.request_id)
+    if fact.what == "granted":
+        vms = sorted(b.vm_id for b in db.session.query(Booking).filter_by(request_id=request.id))
+        text = f"Your turn in the queue: {', '.join(vms)} for {request.hours} h"
+        notify.record(
+            "queue_granted",
+            text,
+            fact.at,
+            vm_id=vms[0] if len(vms) == 1 else None,
+            recipient=request.owner,
+            mail_to=request.owner,
+        )
+    elif fact.what == "expired":
+        text = f"Your wait in the queue ran out (request {request.id}); nothing was granted"
+        notify.record("queue_expired", text, fact.at, vm_id=request.vm_id, recipient=request.owner)
+
+
 def translate(_session, recorded: list) -> None:
     """Store the notification each fact calls for, in the fact's own transaction."""
     for fact in recorded:
         if isinstance(fact, facts.BookingFact):
             _booking(fact)
+        elif isinstance(fact, facts.QueueChanged):
+            _queue(fact)
         elif isinstance(fact, facts.VmAdded):
             text = f"VM {fact.vm_id} was added"
             notify.record(

@@ -25,6 +25,8 @@ PERSONAL_TYPES = {
     "reservation_started",
     "reservation_cancelled",
     "vm_idle_released",
+    "queue_granted",
+    "queue_expired",
 }
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from loadzone.booking import queue_view
 from loadzone.core import events, facts
+from loadzone.core.timeutil import utcnow
 from loadzone.extensions import db
 from loadzone.inventory import catalog
-from loadzone.models import Booking, Group
+from loadzone.models import Booking, Group, QueueRequest
 from loadzone.serialize import booking_dict, group_dict
 
 CHUNK = 500
@@ -43,8 +45,23 @@ def _vm_messages(session, vm_ids: list[str]) -> None:
             events.queue(session, events.Event("vm_updated", data))
 
 
+def _queue_messages(session, recorded: list) -> None:
+    changed = list(
+        dict.fromkeys(f.request_id for f in recorded if isinstance(f, facts.QueueChanged))
+    )
+    if changed:
+        requests = session.scalars(select(QueueRequest).where(QueueRequest.id.in_(changed)))
+        for data in queue_view.describe(list(requests), _latest(recorded)):
+            events.queue(session, events.Event("queue_updated", data))
+
+
+def _latest(recorded: list):
+    moments = [f.at for f in recorded if getattr(f, "at", None) is not None]
+    return max(moments, default=None) or utcnow()
+
+
 def translate(session, recorded: list) -> None:
-    """Queue vm_updated/vm_deleted, booking_updated and group_updated/group_deleted."""
+    """Queue vm_updated/vm_deleted, booking_updated, queue_updated, group_updated/deleted."""
     vms, bookings, groups = _touched(recorded)
     session.flush()
     # A VM removed in this transaction may still have booking facts: their VM is gone.
@@ -63,6 +80,7 @@ def translate(session, recorded: list) -> None:
             if booking_id in by_id:
                 data = booking_dict(by_id[booking_id])
                 events.queue(session, events.Event("booking_updated", data))
+    _queue_messages(session, recorded)
     for group_id, alive in groups.items():
         group = db.session.get(Group, group_id) if alive else None
         if group is not None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from apiflask import APIBlueprint
 from flask import jsonify
 
-from loadzone.booking import reservations
+from loadzone.booking import claims, heartbeats, pools, queue, queue_view, reservations
 from loadzone.core.storage import transaction
 from loadzone.errors import Invalid
+from loadzone.inventory import labels as vm_labels
 from loadzone.serialize import booking_dict
 from loadzone.web.api import actor, now, page, parse_cursor, rules
 from loadzone.web.api.schemas import (
@@ -17,6 +18,7 @@ from loadzone.web.api.schemas import (
     BookingPatch,
     BookingQuery,
     BookingsGranted,
+    NoBody,
 )
 
 bp = APIBlueprint("bookings", __name__, url_prefix="/api/bookings", tag="Bookings")
@@ -35,17 +37,38 @@ def _states(raw: str | None) -> list[str] | None:
     return states
 
 
+def _ask(body) -> claims.Ask:
+    target = pools.Target(body.get("vm_id"), body.get("group"), body.get("labels") or {})
+    if target.labels:
+        vm_labels.check_labels(target.labels)
+    return claims.Ask(
+        target=target,
+        hours=body["hours"],
+        count=body.get("count", 1),
+        start=body.get("start"),
+        wait=body.get("wait", False),
+        wait_minutes=body.get("wait_minutes", 60),
+        heartbeat_s=body.get("heartbeat_s"),
+    )
+
+
 @bp.post("")
 @bp.input(BookingIn, arg_name="body")
 @bp.output(BookingsGranted, status_code=201)
+@bp.doc(responses={202: "Nothing fits now and `wait` is true: the request joined the queue"})
 def create(body):
-    """Book a VM now, or reserve it from `start`."""
+    """Book now or reserve from `start`: one VM, or `count` of a group and/or labels; with
+    `wait`, join the queue when nothing fits now."""
+    ask = _ask(body)
     with transaction():
-        made = reservations.create(
-            actor(), body["vm_id"], body["hours"], now(), rules(), start=body.get("start")
-        )
+        made, waiting = claims.request(actor(), ask, now(), rules())
         data = {"bookings": [booking_dict(b) for b in made], "request": None}
-    return data, 201
+        request_id = waiting.id if waiting is not None else None
+    if request_id is None:
+        return data, 201
+    # Read after the commit: the queue was settled (holds, position) just before it.
+    [data["request"]] = queue_view.describe([queue.get_request(request_id)], now())
+    return data, 202
 
 
 @bp.get("")
@@ -90,6 +113,16 @@ def move(booking_id: int, body):
             actor(), booking_id, now(), rules(), start=body.get("start"), end=body.get("end")
         )
         data = booking_dict(booking)
+    return data
+
+
+@bp.post("/<int:booking_id>/heartbeat")
+@bp.input(NoBody, arg_name="body")
+@bp.output(BookingOut)
+def heartbeat(booking_id: int, body):
+    """The owner keeps a heartbeat booking alive."""
+    with transaction():
+        data = booking_dict(heartbeats.heartbeat(actor(), booking_id, now()))
     return data
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC
 
 from apiflask import Schema, fields, validators
-from marshmallow import EXCLUDE, ValidationError, pre_load
+from marshmallow import EXCLUDE, ValidationError, pre_load, validates_schema
 
 from loadzone.inventory.catalog import MAX_DESCRIPTION, MAX_GROUP_NAME, VM_ID
 
@@ -77,10 +77,28 @@ class HoursIn(Strict):
     hours = StrictInt(required=True, metadata={"description": "Whole hours, 1 to MAX_HOURS"})
 
 
+def labels_field():
+    return fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "up to 20 pairs: key 1-32 of a-z 0-9 _ . -, value 1-64"},
+    )
+
+
+def address_field():
+    return Trimmed(
+        allow_none=True,
+        validate=validators.Length(max=255),
+        metadata={"description": "host or host:port, no scheme"},
+    )
+
+
 class VmIn(Strict):
     id = vm_id_field(required=True)
     group = StrictInt(allow_none=True, validate=validators.Range(min=1, max=2**31 - 1))
     description = Trimmed(validate=validators.Length(max=MAX_DESCRIPTION), allow_none=True)
+    labels = labels_field()
+    address = address_field()
 
 
 class VmPatch(Strict):
@@ -88,6 +106,8 @@ class VmPatch(Strict):
     description = Trimmed(validate=validators.Length(max=MAX_DESCRIPTION), allow_none=True)
     maintenance = StrictBool()
     expires_at = Instant(metadata={"description": "Admins only: a new future expiry"})
+    labels = labels_field()
+    address = address_field()
 
 
 class GroupIn(Strict):
@@ -106,9 +126,26 @@ class GroupPatch(Strict):
 
 
 class BookingIn(Strict):
-    vm_id = vm_id_field(required=True)
+    vm_id = vm_id_field(metadata={"description": "one VM; or give group and/or labels"})
+    group = StrictInt(validate=validators.Range(min=1, max=2**31 - 1))
+    labels = labels_field()
     hours = StrictInt(required=True, metadata={"description": "Whole hours, 1 to MAX_HOURS"})
+    count = StrictInt(validate=validators.Range(1, 50), metadata={"description": "pools only"})
     start = Instant(metadata={"description": "A future start: reserve instead of booking now"})
+    wait = StrictBool(metadata={"description": "join the queue when nothing fits now"})
+    wait_minutes = StrictInt(validate=validators.Range(1, 1440))
+    heartbeat_s = StrictInt(validate=validators.Range(30, 3600))
+
+    @validates_schema
+    def _one_target(self, data, **kwargs):
+        if not (data.get("vm_id") or "group" in data or data.get("labels")):
+            raise ValidationError("Give vm_id, or group and/or labels.", "vm_id")
+        if data.get("vm_id") and ("group" in data or data.get("labels")):
+            raise ValidationError("vm_id names one VM: no group or labels with it.", "vm_id")
+        if data.get("vm_id") and "count" in data:
+            raise ValidationError("count is for a group or labels, not for vm_id.", "count")
+        if data.get("wait") and "start" in data:
+            raise ValidationError("wait is for now, not with a start.", "wait")
 
 
 class BookingPatch(Strict):
@@ -135,8 +172,17 @@ class Query(Schema):
 
 class VmQuery(Query):
     group = fields.String(metadata={"description": "group id, or 'none' for ungrouped VMs"})
-    status = fields.String(validate=validators.OneOf(["free", "booked", "maintenance"]))
+    status = fields.String(validate=validators.OneOf(["free", "booked", "maintenance", "held"]))
     q = Trimmed(validate=validators.Length(max=200))
+    label = fields.List(
+        fields.String(validate=validators.Length(max=100)),
+        metadata={"description": "key=value, repeatable; all must match"},
+    )
+
+
+class QueueQuery(Query):
+    vm_id = Trimmed(validate=validators.Length(max=64))
+    group = fields.Integer(validate=validators.Range(min=1, max=2**31 - 1))
 
 
 class PageQuery(Query):
@@ -183,8 +229,14 @@ class VmOut(Schema):
     booked_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     description = fields.String()
     maintenance = fields.Boolean()
-    status = fields.String(validate=validators.OneOf(["free", "booked", "maintenance"]))
+    status = fields.String(
+        validate=validators.OneOf(["free", "booked", "maintenance", "held", "resetting"])
+    )
     booking_id = fields.Integer(allow_none=True)
+    labels = fields.Dict(keys=fields.String(), values=fields.String())
+    address = fields.String(allow_none=True)
+    health = fields.String(validate=validators.OneOf(["up", "down", "unknown"]))
+    held_for = fields.Integer(allow_none=True, metadata={"description": "queue request id"})
     next_reservation = fields.Dict(
         allow_none=True, metadata={"description": "{id, start, owner} of the next reservation"}
     )

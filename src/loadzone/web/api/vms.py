@@ -9,6 +9,7 @@ from loadzone.booking import bookings
 from loadzone.core.storage import transaction
 from loadzone.errors import Invalid
 from loadzone.inventory import catalog
+from loadzone.inventory import labels as vm_labels
 from loadzone.serialize import vm_dict
 from loadzone.web.api import actor, now, rules
 from loadzone.web.api.schemas import (
@@ -42,11 +43,12 @@ def list_vms(query):
     """Every VM, optionally filtered by group, status and text."""
     actor()
     group, ungrouped = _group_filter(query.get("group"))
-    vms = catalog.list_vms(group, query.get("status"), query.get("q"), ungrouped)
-    following = catalog.upcoming()
+    wanted = vm_labels.parse_filters(query.get("label", []))
+    vms = catalog.list_vms(group, query.get("status"), query.get("q"), ungrouped, wanted)
+    following, tags = catalog.upcoming(), vm_labels.of()
     # Serialised directly: the schema above documents the shape, dumping 10k rows through it
     # would triple the time of this, the hottest endpoint.
-    return jsonify([vm_dict(vm, following.get(vm.id)) for vm in vms])
+    return jsonify([vm_dict(vm, following.get(vm.id), tags.get(vm.id)) for vm in vms])
 
 
 @bp.post("")
@@ -55,7 +57,15 @@ def list_vms(query):
 def add_vm(body):
     """Register a VM."""
     with transaction():
-        vm = catalog.add_vm(actor(), now(), body["id"], body.get("group"), body.get("description"))
+        vm = catalog.add_vm(
+            actor(),
+            now(),
+            body["id"],
+            body.get("group"),
+            body.get("description"),
+            body.get("labels"),
+            body.get("address"),
+        )
         data = catalog.describe(vm)
     return data, 201
 
@@ -79,7 +89,7 @@ def edit_vm(vm_id: str, body):
     with transaction():
         vm = None
         if changes:
-            vm = catalog.edit_vm(who, vm_id, changes)
+            vm = catalog.edit_vm(who, vm_id, changes, now())
         if expires_at is not None:
             vm = bookings.override_expiry(who, vm_id, expires_at, now(), rules())
         if vm is None:
