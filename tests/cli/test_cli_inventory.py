@@ -110,3 +110,17 @@ def test_db_upgrade_on_the_current_database(loadzone):
     loadzone("vm", "add", "lt-01")
     assert loadzone("db", "upgrade").code == 0
     assert loadzone("vm", "list").output.splitlines() == ["lt-01\tgroup=-\tfree"]
+
+
+def test_vm_add_with_labels_and_address(loadzone):
+    result = loadzone(
+        "vm", "add", "lt-09", "--label", "cpu=16", "--label", "zone=a", "--address", "10.1.2.3:2222"
+    )
+    assert (result.code, result.output.strip()) == (0, "added lt-09")
+    assert loadzone("vm", "list").output.splitlines() == [
+        "lt-09\tgroup=-\tfree\taddress=10.1.2.3:2222\tlabels=cpu=16,zone=a"
+    ]
+    for bad in (["--label", "CPU=1"], ["--label", "cpu"], ["--address", "ssh://x"]):
+        refused = loadzone("vm", "add", "lt-10", *bad)
+        assert refused.code == 1, bad
+    assert [line.split("\t")[0] for line in loadzone("vm", "list").output.splitlines()] == ["lt-09"]

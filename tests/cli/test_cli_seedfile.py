@@ -414,3 +414,24 @@ def test_an_overlapping_reservation_in_a_file_is_refused(loadzone, seed_file):
     result = loadzone("import", str(seed_file(data)))
     assert result.code != 0 and "overlap" in result.output
     assert json.loads(loadzone("export").output)["vms"] == []
+
+
+def test_labels_addresses_and_waiting_requests_round_trip(
+    app, admin, alice, bob, make_vm, loadzone, tmp_path
+):
+    make_vm("vm-1", labels={"cpu": "16"}, address="10.0.0.1:22")
+    assert alice.post("/api/vms/vm-1/book", json={"hours": 2}).status_code == 200
+    waiting = bob.post("/api/bookings", json={"vm_id": "vm-1", "hours": 1, "wait": True})
+    assert waiting.status_code == 202
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    assert loadzone("export", "-o", str(first)).code == 0
+    data = json.loads(first.read_text())
+    [vm] = data["vms"]
+    assert (vm["labels"], vm["address"]) == ({"cpu": "16"}, "10.0.0.1:22")
+    [request] = data["queue"]
+    assert (request["owner"], request["vm_id"], request["hours"]) == ("bob@example.com", "vm-1", 1)
+    assert loadzone("import", "--replace", str(first)).code == 0
+    assert loadzone("export", "-o", str(second)).code == 0
+    assert first.read_text() == second.read_text()
+    shown = alice.get("/api/queue").get_json()
+    assert [(r["owner"], r["position"]) for r in shown] == [("bob@example.com", 1)]

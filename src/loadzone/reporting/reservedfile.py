@@ -6,6 +6,7 @@ followed by an export gives the same file.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import select
@@ -14,9 +15,11 @@ from loadzone.booking import slots
 from loadzone.core.timeutil import isoformat, parse_iso
 from loadzone.errors import Invalid
 from loadzone.extensions import db
-from loadzone.models import Booking, HistoryEntry
+from loadzone.inventory import labels as vm_labels
+from loadzone.models import Booking, HistoryEntry, QueueRequest
 
-KEYS = ("reservations", "audit")
+KEYS = ("reservations", "audit", "queue")
+QUEUE_FIELDS = ("owner", "vm_id", "group", "labels", "count", "hours", "heartbeat_s")
 EXTRA_ACTIONS = ("reserve", "cancel")
 
 
@@ -55,6 +58,27 @@ def export_extra() -> dict:
     ]
     if audit:
         extra["audit"] = audit
+    waiting = db.session.scalars(
+        select(QueueRequest)
+        .where(QueueRequest.state == "waiting")
+        .order_by(QueueRequest.created_at, QueueRequest.id)
+    )
+    queue = [
+        {
+            "owner": r.owner,
+            "vm_id": r.vm_id,
+            "group": r.group_id,
+            "labels": json.loads(r.labels or "{}"),
+            "count": r.count,
+            "hours": r.hours,
+            "heartbeat_s": r.heartbeat_s,
+            "created_at": isoformat(r.created_at),
+            "wait_until": isoformat(r.wait_until),
+        }
+        for r in waiting
+    ]
+    if queue:
+        extra["queue"] = queue
     return extra
 
 
@@ -122,6 +146,41 @@ class Extra:
                 )
             )
         self._check_overlaps()
+        self.waiting = [
+            self._request(index, item)
+            for index, item in enumerate(
+                _items(data, "queue", {*QUEUE_FIELDS, "created_at", "wait_until"})
+            )
+        ]
+
+    @staticmethod
+    def _request(index: int, item: dict) -> QueueRequest:
+        where = f"queue[{index}]"
+        numbers = [item.get("count"), item.get("hours")]
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in numbers):
+            raise Invalid(f"{where}: count and hours must be positive whole numbers.")
+        for key in ("group", "heartbeat_s"):
+            value = item.get(key)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                raise Invalid(f"{where}: {key} must be a whole number or null.")
+        if item.get("vm_id") is not None and not isinstance(item["vm_id"], str):
+            raise Invalid(f"{where}: vm_id must be text or null.")
+        try:
+            labels = vm_labels.check_labels(item.get("labels") or {})
+        except Invalid as exc:
+            raise Invalid(f"{where}: {exc.message}") from exc
+        return QueueRequest(
+            owner=_email(item.get("owner"), f"{where}.owner"),
+            vm_id=item.get("vm_id"),
+            group_id=item.get("group"),
+            labels=json.dumps(labels, sort_keys=True),
+            count=item["count"],
+            hours=item["hours"],
+            heartbeat_s=item.get("heartbeat_s"),
+            created_at=_when(item.get("created_at"), f"{where}.created_at"),
+            wait_until=_when(item.get("wait_until"), f"{where}.wait_until"),
+            state="waiting",
+        )
 
     def _check_overlaps(self) -> None:
         by_vm: dict[str, list] = {}
@@ -135,7 +194,13 @@ class Extra:
 
     @property
     def people(self) -> set[str]:
-        return {r[1] for r in self.reservations} | {e.user for e in self.audit}
+        waiting = {r.owner for r in self.waiting}
+        return {r[1] for r in self.reservations} | {e.user for e in self.audit} | waiting
+
+    def add_waiting(self) -> None:
+        """Insert the waiting requests; the next change that settles the queue serves them."""
+        db.session.add_all(self.waiting)
+        db.session.flush()
 
     def records(self) -> list[HistoryEntry]:
         return list(self.audit)

@@ -11,6 +11,7 @@ from loadzone.core.timeutil import isoformat, parse_iso
 from loadzone.errors import Conflict, Invalid
 from loadzone.extensions import db
 from loadzone.inventory import catalog
+from loadzone.inventory import labels as vm_labels
 from loadzone.models import (
     ApiToken,
     Booking,
@@ -19,8 +20,10 @@ from loadzone.models import (
     LoginLink,
     Notification,
     NotificationRead,
+    QueueRequest,
     User,
     Vm,
+    VmLabel,
 )
 from loadzone.reporting import reservedfile
 
@@ -39,6 +42,7 @@ def export_state() -> dict:
         if group["max_hours"] is None:  # beyond the seed: only when set
             del group["max_hours"]
     vms = []
+    tags = vm_labels.of()
     for vm in catalog.list_vms():
         item = {
             "id": vm.id,
@@ -52,6 +56,10 @@ def export_state() -> dict:
             item["description"] = vm.description
         if vm.maintenance:
             item["maintenance"] = True
+        if tags.get(vm.id):
+            item["labels"] = tags[vm.id]
+        if vm.address:
+            item["address"] = vm.address
         vms.append(item)
     users = {}
     for user in db.session.scalars(select(User).order_by(User.email)):
@@ -151,9 +159,18 @@ def _load_groups(reader: _Reader) -> tuple[list[Group], dict[str, int]]:
 
 def _load_vms(
     reader: _Reader, group_ids: set[int], membership: dict, now
-) -> tuple[list[Vm], dict[str, Holder]]:
-    vms, seen, holders = [], set(), {}
-    allowed = {"id", "group", "booked_by", "expires_at", "description", "maintenance"}
+) -> tuple[list[Vm], dict[str, Holder], dict[str, dict]]:
+    vms, seen, holders, labels = [], set(), {}, {}
+    allowed = {
+        "id",
+        "group",
+        "booked_by",
+        "expires_at",
+        "description",
+        "maintenance",
+        "labels",
+        "address",
+    }
     for index, item in enumerate(reader.section("vms", list)):
         where = f"vms[{index}]"
         if not isinstance(item, dict) or set(item) - allowed:
@@ -182,6 +199,11 @@ def _load_vms(
             raise Invalid(f"{where}: {exc.message}") from exc
         if owner:
             holders[vm_id] = Holder(owner.lower(), None, expires)
+        try:
+            labels[vm_id] = vm_labels.check_labels(item.get("labels", {}))
+            address = vm_labels.check_address(item.get("address"))
+        except Invalid as exc:
+            raise Invalid(f"{where}: {exc.message}") from exc
         vms.append(
             Vm(
                 id=vm_id,
@@ -189,9 +211,10 @@ def _load_vms(
                 description=description,
                 maintenance=item.get("maintenance", False),
                 created_at=now,
+                address=address,
             )
         )
-    return vms, holders
+    return vms, holders, labels
 
 
 def _load_users(reader: _Reader) -> tuple[list[User], list[HistoryEntry]]:
@@ -256,7 +279,7 @@ def import_state(data, now, replace: bool = False) -> dict:
     """Load a data.json into the database (inside the caller's transaction)."""
     reader = _Reader(data)
     groups, membership = _load_groups(reader)
-    vms, holders = _load_vms(reader, {g.id for g in groups}, membership, now)
+    vms, holders, labels = _load_vms(reader, {g.id for g in groups}, membership, now)
     users, entries = _load_users(reader)
     extra = reservedfile.Extra(reader.data, {vm.id for vm in vms})
     owners = {h.owner for h in holders.values()} | {e.user for e in entries} | extra.people
@@ -273,6 +296,8 @@ def import_state(data, now, replace: bool = False) -> dict:
             Notification,
             HistoryEntry,
             Booking,
+            QueueRequest,
+            VmLabel,
             Vm,
             Group,
             ApiToken,
@@ -285,12 +310,16 @@ def import_state(data, now, replace: bool = False) -> dict:
     db.session.add_all(groups)
     db.session.flush()
     db.session.add_all(vms)
+    db.session.flush()
+    for vm_id, pairs in labels.items():
+        vm_labels.store(vm_id, pairs)
     entries += extra.records()
     entries.sort(key=lambda e: e.at)
     db.session.add_all(entries)
     db.session.flush()
     _rebuild_bookings(entries, holders, now)
     extra.add_reservations(now)
+    extra.add_waiting()
     if db.engine.dialect.name == "postgresql":
         # Explicit ids were inserted: move the sequences past them.
         for table in ("groups", "bookings"):

@@ -18,6 +18,7 @@ from loadzone.errors import DomainError
 from loadzone.extensions import db
 from loadzone.identity.permissions import Actor
 from loadzone.inventory import catalog
+from loadzone.inventory import labels as vm_labels
 from loadzone.reporting import backup, seedfile
 
 # The console acts with full rights: whoever runs it already holds the database.
@@ -136,12 +137,15 @@ def vm_group():
 @click.argument("vm_id")
 @click.option("--group", type=int, help="Group id.")
 @click.option("--description", default="")
+@click.option("--label", "labels", multiple=True, metavar="KEY=VALUE", help="Repeatable.")
+@click.option("--address", help="host or host:port the VM is reached at.")
 @with_appcontext
-def vm_add(vm_id, group, description):
+def vm_add(vm_id, group, description, labels, address):
     """Register a VM."""
     try:
+        pairs = vm_labels.parse_filters(list(labels))
         with transaction():
-            catalog.add_vm(CONSOLE, utcnow(), vm_id, group, description)
+            catalog.add_vm(CONSOLE, utcnow(), vm_id, group, description, pairs, address)
     except DomainError as error:
         _fail(error)
     click.echo(f"added {vm_id}")
@@ -150,14 +154,20 @@ def vm_add(vm_id, group, description):
 @vm_group.command("list")
 @with_appcontext
 def vm_list():
-    """List VMs with their state."""
+    """List VMs with their state, address and labels."""
+    tags = vm_labels.of()
     for vm in catalog.list_vms():
         owner = (
             f"{vm.booked_by} until {vm.expires_at.isoformat()}"
             if vm.booked_by
             else ("maintenance" if vm.maintenance else "free")
         )
-        click.echo(f"{vm.id}\tgroup={vm.group_id or '-'}\t{owner}")
+        line = f"{vm.id}\tgroup={vm.group_id or '-'}\t{owner}"
+        if vm.address:
+            line += f"\taddress={vm.address}"
+        if tags.get(vm.id):
+            line += "\tlabels=" + ",".join(f"{k}={v}" for k, v in tags[vm.id].items())
+        click.echo(line)
 
 
 @vm_group.command("remove")
