@@ -235,3 +235,19 @@ def test_heartbeats_keep_a_booking_and_their_absence_releases_it(pool):
     assert note.recipient == ALICE.email
     with pytest.raises(Conflict):
         run(heartbeats.heartbeat, ALICE, booking.id, at(seconds=120))
+
+
+def test_usage_counts_the_queue(pool):
+    from loadzone.reporting import usage
+
+    for vm_id in pool:
+        run(bookings.book, BOB, vm_id, 4, T0, RULES)
+    _, first = claim(ALICE, wait=True, wait_minutes=600)
+    _, second = claim(CAROL, wait=True, wait_minutes=30, now=at(minutes=1))
+    _, third = claim(CAROL, wait=True, wait_minutes=600, now=at(minutes=2))
+    run(queue.expire_due, second.id, at(minutes=31))
+    run(bookings.release, BOB, "gen-1", at(minutes=40))
+    run(bookings.release, BOB, "gen-2", at(minutes=62))
+    figures = usage.report(at(hours=2), 7)["queue"]
+    # Waits: 40 min for the first, 60 min for the third.
+    assert figures == {"requests": 3, "granted": 2, "expired": 1, "median_wait_s": 3000.0}
