@@ -17,15 +17,16 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from sqlalchemy import select
 
-from loadzone.booking import reservations
+from loadzone.booking import queue, reservations
 from loadzone.booking.policies import Rules
+from loadzone.booking.pools import Target
 from loadzone.core import storage
 from loadzone.core.timeutil import utcnow
 from loadzone.extensions import db
 from loadzone.identity import accounts
 from loadzone.identity.permissions import Actor
 from loadzone.inventory import catalog
-from loadzone.models import Booking, Group, Vm
+from loadzone.models import Booking, Group, QueueRequest, Vm
 
 ADMIN = Actor("admin@example.com", is_admin=True, admins_configured=True)
 EXAMPLES = int(os.environ.get("LOADZONE_FUZZ_EXAMPLES", "30"))
@@ -47,7 +48,11 @@ def _stock() -> dict:
         if booking_id is None:
             start = utcnow() + timedelta(days=29)
             booking_id = reservations.reserve(ADMIN, "vm-1", start, 1, utcnow(), Rules()).id
+        request_id = db.session.scalar(select(QueueRequest.id).order_by(QueueRequest.id.desc()))
+        if request_id is None:
+            request_id = queue.join(ADMIN, Target(vm_id="vm-1"), 1, 1, utcnow(), Rules()).id
         ids = {
+            "request_id": request_id,
             "vm_id": "vm-1",
             "group_id": group.id,
             "token_id": token.id,
