@@ -1,5 +1,6 @@
 // The app: wires the modules together, loads the state and keeps it live.
 import { api, errorMessage } from "./api.js";
+import { initBookDialog } from "./book-dialog.js";
 import { initLanguage, initSignOut } from "./chrome.js";
 import { initBoard, showBoard } from "./board.js";
 import * as bookings from "./calendar-data.js";
@@ -80,6 +81,7 @@ function init() {
   initLanguage();
   initSignOut();
   initDialogs();
+  initBookDialog();
   initBoard();
   initCalendar();
   initVmDialog();

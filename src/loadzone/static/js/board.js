@@ -1,10 +1,10 @@
 // The VM board: one row per VM, built once and then patched per event; filters only toggle
 // `hidden`, and the countdowns are text nodes driven by countdown.js.
 import { track, untrack } from "./countdown.js";
-import { byId, debounce, el, icon } from "./dom.js";
-import { boot } from "./boot.js";
+import { byId, debounce, el } from "./dom.js";
 import { collator, formatNumber, formatWhen, t } from "./i18n.js";
 import * as store from "./store.js";
+import { actionButtons, statusOf } from "./vm-actions.js";
 
 const rows = new Map();
 let order = [];
@@ -12,53 +12,6 @@ const filters = { q: "", group: "", status: "" };
 let listNode;
 let template;
 let summaryQueued = false;
-
-/** free | booked | mine | maintenance, as the board colours it. */
-export function statusOf(vm) {
-  if (vm.booked_by) return vm.booked_by === boot.email ? "mine" : "booked";
-  return vm.maintenance ? "maintenance" : "free";
-}
-
-function button(action, vm, label, className, ariaLabel) {
-  return el("button", {
-    type: "button",
-    class: `button small ${className}`,
-    "data-action": action,
-    "data-vm": vm.id,
-    "aria-label": ariaLabel,
-    text: label,
-  });
-}
-
-/** The buttons a person may use on a VM, shared by the board and "my bookings". */
-export function actionButtons(vm, { details = true } = {}) {
-  const status = statusOf(vm);
-  const list = [];
-  const name = { vm: vm.id };
-  if (status === "free") {
-    list.push(button("book", vm, t("action.book"), "primary", t("action.book_vm", name)));
-  } else if (status === "mine") {
-    list.push(button("renew", vm, t("action.renew"), "", t("action.renew_vm", name)));
-    list.push(button("release", vm, t("action.release"), "", t("action.release_vm", name)));
-  } else if (status === "booked" && boot.is_admin) {
-    const label = t("action.force_release_vm", name);
-    list.push(button("release", vm, t("action.release"), "danger ghost", label));
-  }
-  if (details) {
-    const label = t("action.details_vm", name);
-    list.push(
-      el("button", {
-        type: "button",
-        class: "icon-button",
-        "data-action": "details",
-        "data-vm": vm.id,
-        "aria-label": label,
-        title: label,
-      }, icon("more")),
-    );
-  }
-  return list;
-}
 
 function refsOf(li) {
   const refs = {

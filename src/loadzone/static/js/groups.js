@@ -1,12 +1,12 @@
 // The groups view: create, rename, delete groups and move VMs between them.
 import { api, errorMessage } from "./api.js";
-import { statusOf } from "./board.js";
 import { busy, confirmAction, openDialog } from "./dialogs.js";
 import { byId, el, icon, showError } from "./dom.js";
 import { boot } from "./boot.js";
 import { collator, formatNumber, t } from "./i18n.js";
 import { toast } from "./notifications.js";
 import * as store from "./store.js";
+import { statusOf } from "./vm-actions.js";
 
 const CHIP_LIMIT = 40;
 let editing = null; // the group being renamed, or null when creating

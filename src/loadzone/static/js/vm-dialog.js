@@ -1,11 +1,12 @@
 // Add and edit a VM; the administrator's "change expiry" and "force release"; deleting.
 import { api } from "./api.js";
-import { statusOf } from "./board.js";
-import { askRelease, busy, confirmAction, onAction, openDialog } from "./dialogs.js";
+import { askRelease } from "./book-dialog.js";
+import { busy, confirmAction, onAction, openDialog } from "./dialogs.js";
 import { byId, el, fromLocalInput, toLocalInput } from "./dom.js";
 import { boot } from "./boot.js";
 import { formatDateTime, t } from "./i18n.js";
 import * as store from "./store.js";
+import { statusOf } from "./vm-actions.js";
 
 let current = null; // the VM being edited, or null when adding
 
