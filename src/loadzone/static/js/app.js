@@ -1,15 +1,19 @@
 // The app: wires the modules together, loads the state and keeps it live.
 import { api, errorMessage } from "./api.js";
+import { initBookDialog } from "./book-dialog.js";
 import { initLanguage, initSignOut } from "./chrome.js";
 import { initBoard, showBoard } from "./board.js";
 import * as bookings from "./calendar-data.js";
 import { initCalendar, showCalendar } from "./calendar.js";
+import { initClaimDialog } from "./claim-dialog.js";
 import { initDialogs } from "./dialogs.js";
 import { byId, debounce } from "./dom.js";
 import { initGroups, showGroups } from "./groups.js";
 import { initHistory, showHistory } from "./history.js";
 import { t } from "./i18n.js";
 import { initNotifications, onNotification, refreshNotifications, toast } from "./notifications.js";
+import * as queue from "./queue-data.js";
+import { initQueueView, showQueue } from "./queue-view.js";
 import { initRouter, registerView } from "./router.js";
 import { connect } from "./socket.js";
 import * as store from "./store.js";
@@ -30,8 +34,11 @@ let again = false;
 
 function onEvent(name, data) {
   if (name === "notification") onNotification(data);
-  else if (name === "booking_updated") bookings.put(data); // it keeps its own snapshot
-  else if (buffer) buffer.push([name, data]);
+  else if (name === "queue_updated") queue.put(data); // it keeps its own snapshot
+  else if (name === "booking_updated") {
+    bookings.put(data); // it keeps its own snapshot
+    queue.nudge(); // expected turns follow the bookings
+  } else if (buffer) buffer.push([name, data]);
   else APPLY[name]?.(data);
 }
 
@@ -44,7 +51,11 @@ const fillVmIds = debounce(() => {
 async function loadOnce() {
   buffer = [];
   try {
-    const [vms, groups] = await Promise.all([api("/api/vms"), api("/api/groups")]);
+    const [vms, groups] = await Promise.all([
+      api("/api/vms"),
+      api("/api/groups"),
+      queue.load(), // before the board: it shows whom held VMs are kept for
+    ]);
     performance.mark("loadzone:vms-fetched");
     store.reset(vms, groups);
     for (const [name, data] of buffer) APPLY[name]?.(data);
@@ -80,16 +91,20 @@ function init() {
   initLanguage();
   initSignOut();
   initDialogs();
+  initBookDialog();
+  initClaimDialog();
   initBoard();
   initCalendar();
   initVmDialog();
   initGroups();
+  initQueueView();
   initHistory();
   initNotifications();
   initUsage();
   registerView("board", (shown, params) => shown && showBoard(params));
   registerView("calendar", showCalendar);
   registerView("mine", (shown) => showHistory(shown ? "mine" : null));
+  registerView("queue", (shown) => showQueue(shown));
   registerView("groups", (shown) => showGroups(shown));
   registerView("history", (shown, params) => showHistory(shown ? "history" : null, params));
   registerView("usage", (shown) => showUsage(shown));

@@ -1,10 +1,23 @@
 // The VM board: one row per VM, built once and then patched per event; filters only toggle
 // `hidden`, and the countdowns are text nodes driven by countdown.js.
+import { openClaim } from "./claim-dialog.js";
+import { copyFrom } from "./copy-button.js";
 import { track, untrack } from "./countdown.js";
-import { byId, debounce, el, icon } from "./dom.js";
-import { boot } from "./boot.js";
+import { onAction } from "./dialogs.js";
+import { byId, debounce, el } from "./dom.js";
 import { collator, formatNumber, formatWhen, t } from "./i18n.js";
+import {
+  addLabel,
+  initLabelFilter,
+  labelButtons,
+  matchesLabels,
+  setLabels,
+  wantedLabels,
+} from "./label-filter.js";
+import { labelPairs } from "./labels-editor.js";
+import * as queue from "./queue-data.js";
 import * as store from "./store.js";
+import { actionButtons, heldFor, queueText, statusOf } from "./vm-actions.js";
 
 const rows = new Map();
 let order = [];
@@ -12,53 +25,6 @@ const filters = { q: "", group: "", status: "" };
 let listNode;
 let template;
 let summaryQueued = false;
-
-/** free | booked | mine | maintenance, as the board colours it. */
-export function statusOf(vm) {
-  if (vm.booked_by) return vm.booked_by === boot.email ? "mine" : "booked";
-  return vm.maintenance ? "maintenance" : "free";
-}
-
-function button(action, vm, label, className, ariaLabel) {
-  return el("button", {
-    type: "button",
-    class: `button small ${className}`,
-    "data-action": action,
-    "data-vm": vm.id,
-    "aria-label": ariaLabel,
-    text: label,
-  });
-}
-
-/** The buttons a person may use on a VM, shared by the board and "my bookings". */
-export function actionButtons(vm, { details = true } = {}) {
-  const status = statusOf(vm);
-  const list = [];
-  const name = { vm: vm.id };
-  if (status === "free") {
-    list.push(button("book", vm, t("action.book"), "primary", t("action.book_vm", name)));
-  } else if (status === "mine") {
-    list.push(button("renew", vm, t("action.renew"), "", t("action.renew_vm", name)));
-    list.push(button("release", vm, t("action.release"), "", t("action.release_vm", name)));
-  } else if (status === "booked" && boot.is_admin) {
-    const label = t("action.force_release_vm", name);
-    list.push(button("release", vm, t("action.release"), "danger ghost", label));
-  }
-  if (details) {
-    const label = t("action.details_vm", name);
-    list.push(
-      el("button", {
-        type: "button",
-        class: "icon-button",
-        "data-action": "details",
-        "data-vm": vm.id,
-        "aria-label": label,
-        title: label,
-      }, icon("more")),
-    );
-  }
-  return list;
-}
 
 function refsOf(li) {
   const refs = {
@@ -72,10 +38,36 @@ function refsOf(li) {
     until: li.querySelector(".until"),
     meter: li.querySelector(".meter-fill"),
     actions: li.querySelector(".vm-actions"),
+    extra: li.querySelector(".vm-extra"),
+    address: li.querySelector(".vm-address"),
+    addressText: li.querySelector(".address-text"),
+    copy: li.querySelector(".copy-button"),
+    labels: li.querySelector(".vm-labels"),
+    labelText: "",
+    queueText: "",
     count: document.createTextNode(""),
   };
   li.querySelector(".countdown").append(refs.count);
   return refs;
+}
+
+function fillAddress(refs, vm) {
+  refs.address.hidden = !vm.address;
+  refs.addressText.textContent = vm.address || "";
+  if (vm.address && refs.copy.dataset.vm !== vm.id) {
+    const label = t("board.copy_address", { vm: vm.id });
+    refs.copy.dataset.vm = vm.id;
+    refs.copy.setAttribute("aria-label", label);
+    refs.copy.title = label;
+  }
+}
+
+function fillLabels(refs, vm) {
+  const text = labelPairs(vm.labels).join("\n");
+  if (text === refs.labelText) return;
+  refs.labelText = text;
+  refs.labels.replaceChildren(...labelButtons(vm.labels));
+  refs.labels.hidden = !text;
 }
 
 function fill(refs, vm) {
@@ -83,10 +75,15 @@ function fill(refs, vm) {
   refs.li.dataset.status = status;
   refs.desc.textContent = vm.description || "";
   refs.desc.title = vm.description || "";
+  fillAddress(refs, vm);
+  fillLabels(refs, vm);
+  refs.extra.hidden = refs.address.hidden && refs.labels.hidden;
   refs.group.textContent = store.groupName(vm.group);
   refs.pill.textContent = t(`status.${status}`);
-  refs.owner.textContent = vm.booked_by || "";
-  refs.owner.title = vm.booked_by || "";
+  refs.pill.title = status === "held" || status === "resetting" ? t(`status.${status}_tip`) : "";
+  const owner = status === "held" ? heldFor(vm) : vm.booked_by || "";
+  refs.owner.textContent = owner;
+  refs.owner.title = owner;
   if (vm.booked_by && vm.expires_at) {
     refs.time.dataset.booked = "";
     refs.until.textContent = t("board.until", { time: formatWhen(vm.expires_at) });
@@ -104,6 +101,7 @@ function fill(refs, vm) {
     refs.count.nodeValue = "—";
   }
   refs.actions.replaceChildren(...actionButtons(vm));
+  refs.queueText = queueText(vm);
 }
 
 function buildRow(vm) {
@@ -129,24 +127,28 @@ function statusMatches(vm) {
 }
 
 function matches(vm) {
-  if (!groupMatches(vm) || !statusMatches(vm)) return false;
+  if (!groupMatches(vm) || !statusMatches(vm) || !matchesLabels(vm)) return false;
   if (!filters.q) return true;
-  const fields = [vm.id, vm.description, vm.booked_by, store.groupName(vm.group)];
+  const fields = [vm.id, vm.description, vm.booked_by, store.groupName(vm.group), vm.address];
+  fields.push(...labelPairs(vm.labels));
   return fields.some((field) => field && field.toLowerCase().includes(filters.q));
 }
 
 function summarise() {
   summaryQueued = false;
-  const counts = { free: 0, booked: 0, mine: 0, maintenance: 0 };
+  const counts = { free: 0, booked: 0, mine: 0, held: 0, resetting: 0, maintenance: 0 };
   let shown = 0;
   for (const [id, refs] of rows) {
     counts[statusOf(store.getVm(id))] += 1;
     if (!refs.li.hidden) shown += 1;
   }
   counts.booked += counts.mine;
+  counts.maintenance += counts.resetting;
+  delete counts.resetting;
   for (const [key, value] of Object.entries(counts)) {
     byId(`stat-${key}`).textContent = formatNumber(value);
   }
+  byId("stat-held-item").hidden = counts.held === 0;
   const total = rows.size;
   byId("board-count").textContent = t("board.shown", {
     shown: formatNumber(shown),
@@ -258,7 +260,18 @@ function onGroups() {
   if (renamed || selected !== filters.group) applyFilters();
 }
 
-/** Called by the router: `#board?group=3&status=free` presets the filters. */
+/** Rows whose queue part changed (a request joined, moved up, was granted or left). */
+function onQueue() {
+  for (const [id, refs] of rows) {
+    const vm = store.getVm(id);
+    if (refs.queueText !== queueText(vm)) fill(refs, vm);
+  }
+}
+
+/**
+ * Called by the router: `#board?group=3&status=free&label=os=linux` presets the filters
+ * (`label` may repeat).
+ */
 export function showBoard(params) {
   let changed = false;
   for (const key of ["group", "status"]) {
@@ -268,7 +281,8 @@ export function showBoard(params) {
       changed = true;
     }
   }
-  if (changed && rows.size) applyFilters();
+  if (params.has("label")) setLabels(params.getAll("label"));
+  else if (changed && rows.size) applyFilters();
 }
 
 export function initBoard() {
@@ -287,6 +301,20 @@ export function initBoard() {
     });
   }
   byId("board-filters").addEventListener("submit", (event) => event.preventDefault());
+  initLabelFilter(() => rows.size && applyFilters());
+  listNode.addEventListener("click", (event) => {
+    const chip = event.target.closest("[data-label-key]");
+    if (chip) addLabel(chip.dataset.labelKey, chip.dataset.labelValue);
+  });
+  onAction("copy-address", (vm, button) => {
+    if (vm.address) copyFrom(button, vm.address, button.parentElement.querySelector("code"));
+  });
+  byId("claim-any").addEventListener("click", (event) => {
+    const group = /^\d+$/.test(filters.group) ? Number(filters.group) : null;
+    openClaim({ group, labels: wantedLabels() }, event.currentTarget);
+  });
+  queue.on("request", onQueue);
+  queue.on("reset", onQueue);
   store.on("reset", renderAll);
   store.on("vm", onVm);
   store.on("vm-removed", onVmRemoved);

@@ -1,12 +1,13 @@
 // The groups view: create, rename, delete groups and move VMs between them.
 import { api, errorMessage } from "./api.js";
-import { statusOf } from "./board.js";
+import { openClaim } from "./claim-dialog.js";
 import { busy, confirmAction, openDialog } from "./dialogs.js";
 import { byId, el, icon, showError } from "./dom.js";
 import { boot } from "./boot.js";
 import { collator, formatNumber, t } from "./i18n.js";
 import { toast } from "./notifications.js";
 import * as store from "./store.js";
+import { statusOf } from "./vm-actions.js";
 
 const CHIP_LIMIT = 40;
 let editing = null; // the group being renamed, or null when creating
@@ -75,15 +76,19 @@ function cardActions(group, key) {
   const actions = el("div", { class: "card-actions" });
   const href = `#board?group=${key}`;
   actions.append(el("a", { class: "button small ghost", href, text: t("group.show_on_board") }));
-  if (group && boot.can_manage) {
-    const button = (action, className, text) =>
-      el("button", {
-        type: "button",
-        class: `button small ${className}`,
-        "data-group-action": action,
-        "data-id": group.id,
-        text,
-      });
+  if (!group) return actions;
+  const button = (action, className, text, label) =>
+    el("button", {
+      type: "button",
+      class: `button small ${className}`,
+      "data-group-action": action,
+      "data-id": group.id,
+      "aria-label": label,
+      text,
+    });
+  const claim = t("group.claim_in", { group: group.name });
+  actions.append(button("claim", "", t("claim.open"), claim));
+  if (boot.can_manage) {
     actions.append(
       button("rename", "", t("action.rename")),
       button("delete", "danger ghost", t("action.delete")),
@@ -215,6 +220,7 @@ async function onCardClick(event) {
     return;
   }
   const group = store.getGroup(Number(id));
+  if (group && groupAction === "claim") openClaim({ group: group.id }, target);
   if (group && groupAction === "rename") openGroupDialog(group, target);
   if (group && groupAction === "delete") askDelete(group, target);
 }

@@ -1,11 +1,11 @@
 // "My bookings" (current bookings and my history) and the audit history with its filters.
 import { api, errorMessage } from "./api.js";
-import { actionButtons } from "./board.js";
 import { track } from "./countdown.js";
 import { byId, debounce, el, fromLocalInput, showError } from "./dom.js";
 import { boot } from "./boot.js";
 import { formatDateTime, formatWhen, t } from "./i18n.js";
 import * as store from "./store.js";
+import { actionButtons } from "./vm-actions.js";
 
 const PAGE = 50;
 

@@ -1,10 +1,11 @@
 // Notifications: a toast for each event, the list with its unread count, desktop alerts
-// for expiry warnings when the person allowed them.
+// for expiry warnings and one's turn in the queue when the person allowed them.
 import { api, errorMessage } from "./api.js";
 import { byId, el, icon } from "./dom.js";
 import { boot } from "./boot.js";
 import { formatDateTime, formatWhen, t } from "./i18n.js";
 import { openDialog } from "./dialogs.js";
+import * as queue from "./queue-data.js";
 import * as store from "./store.js";
 
 const MAX_TOASTS = 4;
@@ -16,7 +17,10 @@ const KINDS = {
   reservation_cancelled: "released",
   queue_expired: "warning",
   vm_reset_failed: "warning",
+  queue_granted: "granted",
 };
+// What matters enough to stay longer and to reach the desktop.
+const URGENT = new Set(["expiry_warning", "queue_granted"]);
 let unread = 0;
 let cursor = null;
 
@@ -36,11 +40,22 @@ function actorName(actor) {
   return actor === boot.email ? t("notif.you") : actor;
 }
 
+/** The VMs a turn in the queue granted: those now booked by the request's bookings. */
+function grantedVms(note) {
+  const request = queue.lastGranted(boot.email);
+  if (!request) return note.vm_id;
+  const ids = new Set(request.booking_ids);
+  const vms = [...store.allVms()].filter((vm) => ids.has(vm.booking_id)).map((vm) => vm.id);
+  return vms.length ? vms.sort().join(", ") : note.vm_id;
+}
+
 /** Title and detail line of a notification, in the person's language. */
 export function describe(note) {
   const vm = note.vm_id ? store.getVm(note.vm_id) : null;
   const parts = [];
-  if (note.type === "group_created") {
+  if (note.type === "queue_granted") {
+    parts.push(grantedVms(note));
+  } else if (note.type === "group_created") {
     parts.push(store.groupName(note.group_id) || "");
   } else if (note.vm_id) {
     parts.push(note.vm_id);
@@ -77,6 +92,15 @@ export function toast({ title, detail, kind = "info", timeout = 7000 }) {
   return node;
 }
 
+/** Desktop alerts may still be asked for (the browser has them; nobody said yes or no). */
+export function canAskDesktopAlerts() {
+  return "Notification" in window && Notification.permission === "default";
+}
+
+export async function askDesktopAlerts() {
+  if (canAskDesktopAlerts()) await Notification.requestPermission();
+}
+
 function desktopAlert(note, text) {
   if (!("Notification" in window) || Notification.permission !== "granted") return;
   try {
@@ -86,17 +110,17 @@ function desktopAlert(note, text) {
   }
 }
 
-/** A `notification` event from the socket. */
+/**
+ * A `notification` event from the socket. The server sends it after the VM, booking and
+ * queue events of the same change, so what it names is already known here.
+ */
 export function onNotification(note) {
   setUnread(unread + 1);
-  // The VM or group it names is usually sent right after it: describe it a moment later.
-  setTimeout(() => {
-    const text = describe(note);
-    const warning = note.type === "expiry_warning";
-    toast({ ...text, kind: KINDS[note.type] || "info", timeout: warning ? 20000 : 7000 });
-    if (warning) desktopAlert(note, text);
-    if (byId("notif-dialog").open) byId("notif-list").prepend(item({ ...note, read: false }));
-  }, 150);
+  const text = describe(note);
+  const urgent = URGENT.has(note.type);
+  toast({ ...text, kind: KINDS[note.type] || "info", timeout: urgent ? 20000 : 7000 });
+  if (urgent) desktopAlert(note, text);
+  if (byId("notif-dialog").open) byId("notif-list").prepend(item({ ...note, read: false }));
 }
 
 function item(note) {
@@ -135,8 +159,7 @@ async function markRead(body) {
 }
 
 function permissionButton() {
-  const button = byId("notif-permission");
-  button.hidden = !("Notification" in window) || Notification.permission !== "default";
+  byId("notif-permission").hidden = !canAskDesktopAlerts();
 }
 
 /** Re-read the unread count (first load and after a reconnect). */
@@ -165,7 +188,7 @@ export function initNotifications() {
     if (node && (await markRead({ ids: [Number(node.dataset.id)] }))) delete node.dataset.unread;
   });
   byId("notif-permission").addEventListener("click", async () => {
-    await Notification.requestPermission();
+    await askDesktopAlerts();
     permissionButton();
   });
   document.addEventListener("keydown", (event) => {

@@ -10,6 +10,7 @@ const EVENTS = [
   "group_updated",
   "group_deleted",
   "booking_updated",
+  "queue_updated",
   "notification",
 ];
 

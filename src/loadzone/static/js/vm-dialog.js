@@ -1,13 +1,17 @@
-// Add and edit a VM; the administrator's "change expiry" and "force release"; deleting.
+// Add and edit a VM (group, address, labels, description, maintenance); the administrator's
+// "change expiry" and "force release"; deleting.
 import { api } from "./api.js";
-import { statusOf } from "./board.js";
-import { askRelease, busy, confirmAction, onAction, openDialog } from "./dialogs.js";
-import { byId, el, fromLocalInput, toLocalInput } from "./dom.js";
+import { askRelease } from "./book-dialog.js";
+import { busy, confirmAction, onAction, openDialog } from "./dialogs.js";
+import { byId, el, fromLocalInput, showError, toLocalInput } from "./dom.js";
 import { boot } from "./boot.js";
 import { formatDateTime, t } from "./i18n.js";
+import { LabelsEditor, labelPairs, sameLabels } from "./labels-editor.js";
 import * as store from "./store.js";
+import { holderOf, statusOf } from "./vm-actions.js";
 
 let current = null; // the VM being edited, or null when adding
+let labels;
 
 function fillGroups(selected) {
   const options = [el("option", { value: "", text: t("group.none") })];
@@ -20,10 +24,18 @@ function fillGroups(selected) {
 }
 
 function detailRows(vm) {
+  const status = statusOf(vm);
   const rows = [
-    [t("vm.status"), t(`status.${statusOf(vm)}`)],
+    [t("vm.status"), t(`status.${status}`)],
     [t("vm.group"), store.groupName(vm.group) || t("group.none")],
   ];
+  if (status === "held") {
+    const holder = holderOf(vm);
+    rows.push([t("vm.held_for"), holder ? holder.owner : t("status.held_tip")]);
+  }
+  if (vm.address) rows.push([t("vm.address"), vm.address]);
+  const pairs = labelPairs(vm.labels);
+  if (pairs.length) rows.push([t("vm.labels"), pairs.join(", ")]);
   if (vm.booked_by) {
     rows.push([t("vm.owner"), vm.booked_by]);
     if (vm.booked_at) rows.push([t("vm.booked_at"), formatDateTime(vm.booked_at)]);
@@ -53,6 +65,8 @@ function open(vm, opener) {
   byId("vm-maintenance-field").hidden = !vm;
   byId("vm-maintenance").checked = Boolean(vm?.maintenance);
   byId("vm-description").value = vm?.description || "";
+  byId("vm-address").value = vm?.address || "";
+  labels.set(vm?.labels || {});
   byId("vm-save").textContent = vm ? t("action.save") : t("action.add");
   fillGroups(vm?.group);
   byId("vm-history-link").hidden = !vm;
@@ -66,21 +80,36 @@ function open(vm, opener) {
   openDialog(dialog, opener);
 }
 
+/** What Save sends (only what changed, when editing), or `{error, field}`. */
 function changes() {
   const group = byId("vm-group").value ? Number(byId("vm-group").value) : null;
   const description = byId("vm-description").value.trim();
-  if (!current) return { id: byId("vm-id").value.trim(), group, description };
+  const address = byId("vm-address").value.trim() || null;
+  const read = labels.read();
+  if (read.error) return read;
+  if (!current) {
+    const body = { id: byId("vm-id").value.trim(), group, description, labels: read.labels };
+    if (address) body.address = address;
+    return { body };
+  }
   const body = {};
   if (group !== current.group) body.group = group;
   if (description !== (current.description || "")) body.description = description;
+  if (address !== (current.address || null)) body.address = address;
+  if (!sameLabels(read.labels, current.labels)) body.labels = read.labels;
   const maintenance = byId("vm-maintenance").checked;
   if (maintenance !== Boolean(current.maintenance)) body.maintenance = maintenance;
-  return body;
+  return { body };
 }
 
 async function save(event) {
   event.preventDefault();
-  const body = changes();
+  const { body, error, field } = changes();
+  if (error) {
+    showError(byId("vm-error"), error);
+    field?.focus();
+    return;
+  }
   if (current && !Object.keys(body).length) {
     byId("vm-dialog").close();
     return;
@@ -129,6 +158,7 @@ function askDelete() {
 }
 
 export function initVmDialog() {
+  labels = new LabelsEditor(byId("vm-labels"));
   byId("vm-form").addEventListener("submit", save);
   byId("vm-expiry-form").addEventListener("submit", changeExpiry);
   byId("vm-delete").addEventListener("click", askDelete);
