@@ -360,8 +360,10 @@ def test_calendar_looks(browse, screenshots):
     box = phone.locator("#cal-scroll").bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 360
     phone.screenshot(path=screenshots / "calendar-phone.png")
-    # The calendar has scrolled "now" into view; tap just right of the sticky VM column.
-    label = phone.locator('.cal-row[data-vm="lz-03"] .cal-vm').bounding_box()
+    # The calendar has scrolled "now" into view; tap just right of the sticky VM column, on
+    # a row with nothing booked in the two days shown (whatever the time of day).
+    phone.locator('.cal-row[data-vm="lz-07"]').scroll_into_view_if_needed()
+    label = phone.locator('.cal-row[data-vm="lz-07"] .cal-vm').bounding_box()
     phone.touchscreen.tap(label["x"] + label["width"] + 12, label["y"] + label["height"] / 2)
     dialog = phone.get_by_role("dialog", name="Reserve a VM")
     expect(dialog).to_be_visible()
