@@ -45,11 +45,12 @@ class Params:
         return {"since": start.isoformat(), "until": (start + timedelta(days=days)).isoformat()}
 
     def id_at(self, moment: datetime) -> str:
-        """Ids run from 1 to count in time order, so an instant maps onto an id."""
-        return str(max(2, int(self.h.count * ((moment - self.h.first_at) / self.span))))
+        """The year's ids run from first_id in time order, so an instant maps onto an id."""
+        offset = int(self.h.count * ((moment - self.h.first_at) / self.span))
+        return str(self.h.first_id + max(1, offset))
 
     def deep(self) -> str:
-        return str(int(self.h.count * self.rng.uniform(0.05, 0.95)))
+        return str(self.h.first_id + int(self.h.count * self.rng.uniform(0.05, 0.95)))
 
     def window_with_cursor(self, days: float) -> dict:
         params = self.window(days)

@@ -21,7 +21,7 @@ def measure(ctx: Context, backend: str) -> None:
         {"limit": 500},
         {"vm_id": large.vms.ids[7]},
         {"user": large.history.users[3], "action": "book"},
-        {"cursor": str(large.history.count // 2)},
+        {"cursor": str(large.history.first_id + large.history.count // 2)},
         {"since": large.history.first_at.isoformat(), "until": large.history.last_at.isoformat()},
     ]
     for params in queries:

@@ -1,14 +1,14 @@
 """Figure 7: the scheduler's sweep queries cost what is due, not what is in the pool.
 
-Times `bookings.expired_ids(now)` + `bookings.warning_due_ids(now)` (what one
-Planner.sweep() reads) in-process on pools of growing size with a fixed number due, and
+Times `expiry.expired_ids(now)` + `expiry.starting_ids(now)` + `expiry.warning_due_ids(now)`
+(what one Planner.sweep() reads) in-process on pools of growing size with a fixed number due, and
 on one pool with a growing number due."""
 
 from __future__ import annotations
 
 import time
 
-from loadzone.booking import bookings
+from loadzone.booking import expiry
 from loadzone.extensions import db
 
 from . import seed
@@ -28,7 +28,7 @@ def cases(ctx: Context) -> list[tuple[int, int]]:
 
 
 def time_sweep(ctx: Context, backend: str, vms: int, due: int) -> tuple[float, str]:
-    """Median milliseconds of the two sweep queries, and their plans."""
+    """Median milliseconds of the three sweep queries, and their plans."""
     url = ctx.fresh(backend, f"sweep-{vms}-{due}")
     # Besides the due ones, half the pool is booked for hours to come, half is free.
     seed.insert_vms(url, vms, expired=due, warn_due=due, booked=(vms - 2 * due) // 2)
@@ -38,19 +38,25 @@ def time_sweep(ctx: Context, backend: str, vms: int, due: int) -> tuple[float, s
 
         def sweep():
             now = seed.utcnow()
-            found = bookings.expired_ids(now), bookings.warning_due_ids(now, rules)
+            found = (
+                expiry.expired_ids(now),
+                expiry.starting_ids(now),
+                expiry.warning_due_ids(now, rules),
+            )
             db.session.rollback()
             return found
 
-        expired, warn = sweep()
-        if (len(expired), len(warn)) != (due, due):
-            raise RuntimeError(f"seeded {due} due, sweep found {len(expired)}/{len(warn)}")
+        expired, starting, warn = sweep()
+        if (len(expired), len(starting), len(warn)) != (due, 0, due):
+            raise RuntimeError(
+                f"seeded {due} due, sweep found {len(expired)}/{len(starting)}/{len(warn)}"
+            )
         samples = []
         for _ in range(ctx.size(60, 20)):
             began = time.perf_counter()
             sweep()
             samples.append((time.perf_counter() - began) * 1000)
-        plans = explain(sweep, match="FROM vms")
+        plans = explain(sweep, match="FROM bookings")
     return median(samples), " / ".join(plan for _, plan in plans)
 
 
@@ -86,10 +92,11 @@ def measure(ctx: Context, backend: str) -> None:
     )
     lines = [
         f"{name}: median of {ctx.size(60, 20)} runs of `expired_ids(now)` + "
-        "`warning_due_ids(now)`; 'due' bookings have expired and as many more are inside "
-        "the warning lead time; of the rest half are booked for hours, half are free.",
+        "`starting_ids(now)` + `warning_due_ids(now)`; 'due' bookings have expired and as "
+        "many more are inside the warning lead time; of the rest half are booked for hours, "
+        "half are free (each booked VM is one active row in `bookings`).",
         "",
-        "| VMs | due | ms | plans (expired / warning) |",
+        "| VMs | due | ms | plans (expired / starting / warning) |",
         "|---|---|---|---|",
     ]
     lines += [
