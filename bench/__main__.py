@@ -28,6 +28,7 @@ BENCHMARKS = {
     "startup": "bench.startup",
     "fanout": "bench.fanout",
     "scheduler": "bench.scheduler",
+    "bookings": "bench.bookings",
 }
 
 
