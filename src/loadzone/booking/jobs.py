@@ -50,9 +50,11 @@ class Planner:
             replace_existing=True,
         )
 
-    def plan(self, booking: BookingView) -> None:
-        """(Re)schedule the jobs of one booking as its state and times say."""
-        self.unplan(booking.id)
+    def plan(self, booking: BookingView, *, fresh: bool = False) -> None:
+        """(Re)schedule the jobs of one booking as its state and times say; `fresh` (start-up,
+        nothing planned yet) skips looking for old jobs, a linear scan before the start."""
+        if not fresh:
+            self.unplan(booking.id)
         if booking.state == "reserved":
             self._at("start", self.start_reservation, booking.id, booking.start)
         elif booking.state == "active":
@@ -190,7 +192,7 @@ class Planner:
             ).all()
             db.session.remove()
         for row in rows:
-            self.plan(BookingView(*row))
+            self.plan(BookingView(*row), fresh=True)
         for request_id, until in waiting:
             self._at("expire", self.expire_request, request_id, until)
         self.scheduler.add_job(
