@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import func, select, text, update
 
 from loadzone.booking import policies, pools, slots
+from loadzone.core import facts
 from loadzone.core.facts import (
     BookingStarted,
     ExpiryWarned,
@@ -218,5 +219,5 @@ def translate(_session, recorded: list) -> None:
     triggers = [fact for fact in recorded if _settles(fact)]
     if not triggers:
         return
-    moments = [fact.at for fact in triggers if getattr(fact, "at", None) is not None]
-    settle(max(moments, default=None) or utcnow(), current_app.extensions["loadzone.rules"])
+    now = facts.latest(triggers) or utcnow()
+    settle(now, current_app.extensions["loadzone.rules"])

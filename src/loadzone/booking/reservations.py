@@ -47,20 +47,6 @@ def reserve(
     return booking
 
 
-def create(
-    actor: Actor,
-    vm_id: str,
-    hours: int,
-    now: datetime,
-    rules: Rules,
-    start: datetime | None = None,
-) -> list[Booking]:
-    """POST /api/bookings on one VM: book now, or reserve when a start is given."""
-    if start is None:
-        return [bookings.book_now(actor, vm_id, hours, now, rules, busy="not_available")]
-    return [reserve(actor, vm_id, start, hours, now, rules)]
-
-
 def _owned(actor: Actor, booking_id: int) -> Booking:
     booking = get_booking(booking_id)
     catalog.get_vm(booking.vm_id, lock=True)

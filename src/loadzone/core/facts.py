@@ -12,6 +12,11 @@ from datetime import datetime
 from loadzone.models import Booking
 
 
+def latest(recorded: list) -> datetime | None:
+    """The latest instant among facts that carry one."""
+    return max((f.at for f in recorded if getattr(f, "at", None) is not None), default=None)
+
+
 @dataclass(frozen=True)
 class BookingView:
     """A booking as the change left it."""

@@ -51,13 +51,8 @@ def _queue_messages(session, recorded: list) -> None:
     )
     if changed:
         requests = session.scalars(select(QueueRequest).where(QueueRequest.id.in_(changed)))
-        for data in queue_view.describe(list(requests), _latest(recorded)):
+        for data in queue_view.describe(list(requests), facts.latest(recorded) or utcnow()):
             events.queue(session, events.Event("queue_updated", data))
-
-
-def _latest(recorded: list):
-    moments = [f.at for f in recorded if getattr(f, "at", None) is not None]
-    return max(moments, default=None) or utcnow()
 
 
 def translate(session, recorded: list) -> None:
