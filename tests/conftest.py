@@ -32,6 +32,7 @@ TABLES = (
     "notification_reads, notifications, history, bookings, requests, vm_labels, api_tokens, "
     "login_links, vms, groups, users"
 )
+TABLES += ", hook_runs"
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -12,6 +12,7 @@ from loadzone.config import Settings, load_settings
 from loadzone.core import events, storage
 from loadzone.errors import Unavailable
 from loadzone.extensions import db
+from loadzone.hooks import runs as hook_runs
 from loadzone.notifications import channels, mailer, notices
 from loadzone.web import api, broadcast, pages, ratelimit, realtime, security
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> API
     events.init_app(app)
     # Translators run in this order: objects for the browsers first, then notifications.
     events.translate(app, queue.translate)  # may grant, so before the others
+    events.translate(app, hook_runs.translate)  # book hooks of what was granted too
     events.translate(app, broadcast.translate)
     events.translate(app, notices.translate)
     ratelimit.init_app(app, settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,26 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
     if value < minimum:
         raise SystemExit(f"{PREFIX}{name} must be at least {minimum}, got {value}")
     return value
+
+
+def _seconds(name: str, default: float) -> float:
+    raw = _env(name)
+    try:
+        value = default if raw is None else float(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{PREFIX}{name} must be a number of seconds, got {raw!r}") from exc
+    if not 0 < value < 10**7:
+        raise SystemExit(f"{PREFIX}{name} must be a positive number of seconds, got {raw!r}")
+    return value
+
+
+def _command(name: str) -> tuple[str, ...]:
+    """A hook command line, split like a shell would (no shell runs it); empty: no hook."""
+    raw = _env(name)
+    try:
+        return tuple(shlex.split(raw)) if raw else ()
+    except ValueError as exc:
+        raise SystemExit(f"{PREFIX}{name} is not a valid command line: {exc}") from exc
 
 
 def _choice(name: str, options: tuple[str, ...]) -> str:
@@ -101,6 +122,10 @@ class Settings:
     write_limit: str = "120/minute"
     sweep_seconds: int = 10
     proxy_hops: int = 0
+    hook_release: tuple[str, ...] = ()
+    hook_book: tuple[str, ...] = ()
+    hook_timeout: float = 600.0
+    hook_workers: int = 4
 
     @property
     def secure_cookies(self) -> bool:
@@ -142,6 +167,10 @@ def load_settings(instance_path: str | os.PathLike | None = None, **overrides) -
         write_limit=_env("WRITE_LIMIT", "120/minute"),
         sweep_seconds=_int("SWEEP_SECONDS", 10, 1),
         proxy_hops=_int("PROXY_HOPS", 0),
+        hook_release=_command("HOOK_RELEASE"),
+        hook_book=_command("HOOK_BOOK"),
+        hook_timeout=_seconds("HOOK_TIMEOUT", 600.0),
+        hook_workers=_int("HOOK_WORKERS", 4, 1),
     )
     values.update(overrides)
     return Settings(**values)

@@ -138,6 +138,10 @@ class Vm(db.Model):
     address: Mapped[str | None] = mapped_column(String(255))
     # The waiting request this free VM is kept for (strict first come, first served).
     held_for: Mapped[int | None] = mapped_column(BigId, index=True)
+    # A release hook runs (or waits to run) for this VM: it cannot be booked or granted.
+    resetting: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # Why the VM is in maintenance (a failed reset); None when set by hand without a reason.
+    maintenance_reason: Mapped[str | None] = mapped_column(Text)
     # The holder is derived from the active booking: there is no second copy to disagree.
     active: Mapped[Booking | None] = relationship(
         Booking,
@@ -249,3 +253,31 @@ class LoginLink(db.Model):
     email: Mapped[str] = mapped_column(String(254))
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class HookRun(db.Model):
+    """One run of a release or book hook, written with the booking change that calls for it.
+
+    `pending` until an instance claims it (`running`, with a lease it renews), then `done` or
+    `failed`. A claim names the instance (host, process id and start) so a restarted instance
+    on the same host can take back the runs of a dead one without waiting for the lease.
+    """
+
+    __tablename__ = "hook_runs"
+    __table_args__ = (Index("ix_hook_runs_state_lease", "state", "lease_until"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # release | book
+    vm_id: Mapped[str] = mapped_column(String(64), index=True)
+    booking_id: Mapped[int | None] = mapped_column(BigId)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    pid: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    output: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Text)

@@ -12,6 +12,8 @@ from loadzone.models import Booking, Group, HistoryEntry, Notification, Vm
 def vm_status(vm: Vm) -> str:
     if vm.booked_by:
         return "booked"
+    if getattr(vm, "resetting", False):
+        return "resetting"
     if vm.maintenance:
         return "maintenance"
     return "held" if vm.held_for is not None else "free"
@@ -28,6 +30,7 @@ def vm_dict(vm: Vm, upcoming: Booking | None, labels: dict | None = None) -> dic
         "booking_id": vm.booking_id,
         "description": vm.description or "",
         "maintenance": bool(vm.maintenance),
+        "maintenance_reason": getattr(vm, "maintenance_reason", None),
         "status": vm_status(vm),
         "labels": labels or {},
         "address": vm.address,

@@ -12,6 +12,7 @@ from loadzone.core.facts import BookingEnded, BookingRetimed, BookingStarted, Re
 from loadzone.core.timeutil import isoformat
 from loadzone.errors import Conflict, Invalid, NotAllowed
 from loadzone.extensions import db
+from loadzone.hooks import runs as hook_runs
 from loadzone.identity.permissions import Actor, require_admin, require_manage
 from loadzone.inventory import catalog
 from loadzone.models import Booking, Vm
@@ -37,6 +38,11 @@ def book_now(
         raise Conflict(
             f"VM {vm_id} is already booked by {current.owner} until {isoformat(current.end)}.",
             busy,
+        )
+    if vm.resetting:
+        raise Conflict(
+            f"VM {vm_id} is being reset by its release hook and cannot be booked yet.",
+            "resetting",
         )
     if vm.maintenance:
         raise Conflict(f"VM {vm_id} is in maintenance and cannot be booked.", "in_maintenance")
@@ -157,8 +163,9 @@ def end(
 
 
 def record_end(booking: Booking, actor: str | None, now: datetime, reason: str) -> bool:
-    """The audit record and the fact of a booking that just ended."""
+    """The audit record and the fact of a booking that just ended; its VM's reset begins."""
     slots.audit(booking, "release", actor, now, None, reason=reason)
+    hook_runs.plan_release(booking.vm_id, booking.id, now)
     slots.tell(BookingEnded(slots.view(booking), actor, now, reason=reason))
     return True
 

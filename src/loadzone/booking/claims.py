@@ -15,7 +15,7 @@ from loadzone.inventory import catalog
 from loadzone.models import Booking, QueueRequest
 
 # Refusals that waiting can cure: the VM is taken, held, reserved soon or in maintenance.
-WAITABLE = {"not_available", "held", "reserved", "in_maintenance"}
+WAITABLE = {"not_available", "held", "reserved", "in_maintenance", "resetting"}
 
 
 @dataclass(frozen=True)

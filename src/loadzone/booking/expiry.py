@@ -14,6 +14,7 @@ from loadzone.booking import bookings, slots
 from loadzone.booking.policies import Rules
 from loadzone.core.facts import BookingStarted, ExpiryWarned
 from loadzone.extensions import db
+from loadzone.hooks import runs as hook_runs
 from loadzone.models import Booking, Vm
 
 
@@ -26,9 +27,13 @@ def start_due(booking_id: int, now: datetime, rules: Rules) -> bool:
     if vm is None or vm.maintenance:
         why = "vm_deleted" if vm is None else "maintenance"
         return bookings.cancel(booking, None, now, why)
+    if vm.resetting:
+        return False  # it starts when the reset ends (hooks/outcome.py)
     previous = slots.active_booking(booking.vm_id)
     # No overlap means an earlier booking still shown active has reached its end: end it first.
     if previous is not None and not bookings.end(previous, None, now, "expired", due=True):
+        return False
+    if previous is not None and hook_runs.is_resetting(booking.vm_id):
         return False
     claimed = db.session.execute(
         update(Booking)

@@ -43,6 +43,11 @@ def members(target: Target):
     return condition
 
 
+def grantable(holder: int | None = None):
+    """A condition on Vm: a claim or a queue grant (for `holder`) may take it now."""
+    return Vm.resetting.is_(False) & or_(Vm.held_for.is_(None), Vm.held_for == holder)
+
+
 def _busy(start: datetime, end: datetime):
     """A condition on Vm: a reserved or active booking of it overlaps [start, end)."""
     return exists().where(
@@ -74,13 +79,13 @@ def fitting(
 ) -> list[str]:
     """VMs of the target free over [start, end) and not in maintenance, free longest first.
 
-    A span starting now also needs the VM not held for another request (`holder` may use
-    its own). With `lock` (PostgreSQL), rows another transaction is changing are skipped:
-    that transaction settles the queue again once it commits.
+    A span starting now also needs the VM not resetting and not held for another request
+    (`holder` may use its own). With `lock` (PostgreSQL), rows another transaction is
+    changing are skipped: that transaction settles the queue again once it commits.
     """
     query = select(Vm.id).where(members(target), ~_busy(start, end), Vm.maintenance.is_(False))
     if start <= now:
-        query = query.where(or_(Vm.held_for.is_(None), Vm.held_for == holder))
+        query = query.where(grantable(holder))
     query = query.order_by(*_free_longest_first())
     if lock and db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Vm)

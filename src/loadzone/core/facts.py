@@ -133,3 +133,31 @@ class GroupCreated:
 @dataclass(frozen=True)
 class GroupRemoved:
     group_id: int
+
+
+@dataclass(frozen=True)
+class HookRunPlanned:
+    """A release or book hook run was written; an instance's hook worker will claim it."""
+
+    kind: str  # release | book
+    vm_id: str
+
+
+@dataclass(frozen=True)
+class ResetFailed:
+    """The release hook failed: the VM went into maintenance with `reason`."""
+
+    vm_id: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class BookHookFailed:
+    """The book hook of an active booking failed; the booking stays."""
+
+    vm_id: str
+    booking_id: int | None
+    owner: str | None
+    reason: str
+    at: datetime

@@ -35,6 +35,8 @@ LISTED = (
     Booking.end.label("expires_at"),
     Vm.address,
     Vm.held_for,
+    Vm.resetting,
+    Vm.maintenance_reason,
 )
 VmRow = namedtuple("VmRow", [column.key for column in LISTED])
 _ACTIVE_JOIN = (Booking, (Booking.vm_id == Vm.id) & (Booking.state == "active"))
@@ -189,6 +191,12 @@ def edit_vm(actor: Actor, vm_id: str, changes: dict, now: datetime | None = None
         vm.description = check_description(changes["description"])
     if "maintenance" in changes:
         vm.maintenance = bool(changes["maintenance"])
+        # Taking a VM out of maintenance clears a failed reset; by hand a reason is optional.
+        vm.maintenance_reason = (
+            (changes.get("maintenance_reason") or None) if vm.maintenance else None
+        )
+    elif "maintenance_reason" in changes and vm.maintenance:
+        vm.maintenance_reason = changes["maintenance_reason"] or None
     if "address" in changes:
         vm.address = vm_labels.check_address(changes["address"])
     if "labels" in changes:
@@ -327,7 +335,7 @@ def list_vms(
         query = query.where(Vm.group_id == group)
     if labels:
         query = query.where(vm_labels.matching(labels))
-    free = Booking.id.is_(None) & Vm.maintenance.is_(False)
+    free = Booking.id.is_(None) & Vm.maintenance.is_(False) & Vm.resetting.is_(False)
     if status == "booked":
         query = query.where(Booking.id.is_not(None))
     elif status == "free":
@@ -335,7 +343,9 @@ def list_vms(
     elif status == "held":
         query = query.where(free, Vm.held_for.is_not(None))
     elif status == "maintenance":
-        query = query.where(Booking.id.is_(None), Vm.maintenance.is_(True))
+        query = query.where(Booking.id.is_(None), Vm.maintenance.is_(True), ~Vm.resetting)
+    elif status == "resetting":
+        query = query.where(Booking.id.is_(None), Vm.resetting.is_(True))
     if q:
         needle = q.lower()
         query = query.where(

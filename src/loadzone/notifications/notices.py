@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask import current_app
+
 from loadzone.core import facts
 from loadzone.core.timeutil import isoformat
 from loadzone.extensions import db
@@ -84,6 +86,24 @@ def _queue(fact: facts.QueueChanged) -> None:
         notify.record("queue_expired", text, fact.at, vm_id=request.vm_id, recipient=request.owner)
 
 
+def _admins_and(*people: str | None) -> list[str | None]:
+    """Each admin (and the people named) once; everyone when no admin is configured."""
+    admins = current_app.extensions["loadzone.settings"].admins
+    if not admins:
+        return [None]
+    return list(dict.fromkeys([*(p for p in people if p), *admins]))
+
+
+def _hook_failed(fact: facts.ResetFailed | facts.BookHookFailed) -> None:
+    if isinstance(fact, facts.ResetFailed):
+        kind, text, people = "vm_reset_failed", f"VM {fact.vm_id} could not be reset", ()
+    else:
+        kind, people = "vm_book_hook_failed", (fact.owner,)
+        text = f"The book hook of VM {fact.vm_id} failed (booking {fact.booking_id})"
+    for person in _admins_and(*people):
+        notify.record(kind, f"{text}: {fact.reason}", fact.at, vm_id=fact.vm_id, recipient=person)
+
+
 def translate(_session, recorded: list) -> None:
     """Store the notification each fact calls for, in the fact's own transaction."""
     for fact in recorded:
@@ -91,6 +111,8 @@ def translate(_session, recorded: list) -> None:
             _booking(fact)
         elif isinstance(fact, facts.QueueChanged):
             _queue(fact)
+        elif isinstance(fact, facts.ResetFailed | facts.BookHookFailed):
+            _hook_failed(fact)
         elif isinstance(fact, facts.VmAdded):
             text = f"VM {fact.vm_id} was added"
             notify.record(

@@ -27,6 +27,8 @@ PERSONAL_TYPES = {
     "vm_idle_released",
     "queue_granted",
     "queue_expired",
+    "vm_reset_failed",
+    "vm_book_hook_failed",
 }
 
 

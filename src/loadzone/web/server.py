@@ -34,9 +34,11 @@ class Server(BaseApplication):
     def load(self):
         from loadzone import create_app
         from loadzone.booking import jobs
+        from loadzone.hooks import worker
 
         app = create_app(self.settings)
         jobs.start(app, self.settings.sweep_seconds)
+        worker.start(app)
         return app
 
 

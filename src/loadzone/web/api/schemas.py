@@ -105,6 +105,11 @@ class VmPatch(Strict):
     group = StrictInt(allow_none=True, validate=validators.Range(min=1, max=2**31 - 1))
     description = Trimmed(validate=validators.Length(max=MAX_DESCRIPTION), allow_none=True)
     maintenance = StrictBool()
+    maintenance_reason = Trimmed(
+        validate=validators.Length(max=MAX_DESCRIPTION),
+        allow_none=True,
+        metadata={"description": "why the VM is in maintenance (optional)"},
+    )
     expires_at = Instant(metadata={"description": "Admins only: a new future expiry"})
     labels = labels_field()
     address = address_field()
@@ -172,7 +177,9 @@ class Query(Schema):
 
 class VmQuery(Query):
     group = fields.String(metadata={"description": "group id, or 'none' for ungrouped VMs"})
-    status = fields.String(validate=validators.OneOf(["free", "booked", "maintenance", "held"]))
+    status = fields.String(
+        validate=validators.OneOf(["free", "booked", "maintenance", "held", "resetting"])
+    )
     q = Trimmed(validate=validators.Length(max=200))
     label = fields.List(
         fields.String(validate=validators.Length(max=100)),
@@ -229,6 +236,9 @@ class VmOut(Schema):
     booked_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     description = fields.String()
     maintenance = fields.Boolean()
+    maintenance_reason = fields.String(
+        allow_none=True, metadata={"description": "why: a failed reset, or set by hand"}
+    )
     status = fields.String(
         validate=validators.OneOf(["free", "booked", "maintenance", "held", "resetting"])
     )
