@@ -3,7 +3,6 @@ with the hook worker running, and the realtime messages it publishes."""
 
 from __future__ import annotations
 
-import os
 import queue
 import stat
 import time
@@ -69,11 +68,12 @@ class HookScript:
 
 
 def alive(pid: int) -> bool:
+    """The process runs (a zombie nobody reaped yet counts as dead)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
         return False
-    return True
 
 
 class Heard:
