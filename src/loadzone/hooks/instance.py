@@ -7,7 +7,6 @@ back without waiting for the lease; across hosts only the lease can tell.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
@@ -45,18 +44,25 @@ def gone(claimer: str | None) -> bool:
     return _started(pid_number) != started
 
 
-def kill_orphan(pid: int | None, run_id: int) -> bool:
-    """Kill the process group a dead instance left running for this run, if it is still
-    there: its environment must name the run, so a reused process id is never hit."""
-    if not pid:
-        return False
-    try:
-        with open(f"/proc/{pid}/environ", "rb") as handle:
-            environ = handle.read().split(b"\0")
-    except OSError:
-        return False
-    if f"{RUN_ID_VARIABLE}={run_id}".encode() not in environ:
-        return False
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-    return True
+def kill_orphans(run_id: int) -> int:
+    """Kill the process groups a dead instance of this host left running for this run.
+
+    They are found by the run id in their environment, not by a recorded process id: the
+    instance may have died between starting the hook and recording its id, and an id may
+    have been reused since.
+    """
+    marker = f"{RUN_ID_VARIABLE}={run_id}".encode()
+    killed = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as handle:
+                if marker not in handle.read().split(b"\0") or os.getpgid(pid) != pid:
+                    continue
+            os.killpg(pid, signal.SIGKILL)
+            killed += 1
+        except (OSError, ProcessLookupError):
+            continue  # gone meanwhile, or not ours to read
+    return killed

@@ -85,7 +85,7 @@ class HookWorker:
         if taken and run.state == runs.RUNNING:
             log.warning("hook run %s taken over from %s", run.id, run.claimed_by)
             if instance.gone(run.claimed_by):
-                instance.kill_orphan(run.pid, run.id)
+                instance.kill_orphans(run.id)
         return taken
 
     def _run(self, run_id: int, attempt: int) -> None:

@@ -17,7 +17,7 @@ import {
 import { labelPairs } from "./labels-editor.js";
 import * as queue from "./queue-data.js";
 import * as store from "./store.js";
-import { actionButtons, heldFor, queueText, statusOf } from "./vm-actions.js";
+import { actionButtons, heldFor, queueText, statusOf, statusTip } from "./vm-actions.js";
 
 const rows = new Map();
 let order = [];
@@ -80,8 +80,10 @@ function fill(refs, vm) {
   refs.extra.hidden = refs.address.hidden && refs.labels.hidden;
   refs.group.textContent = store.groupName(vm.group);
   refs.pill.textContent = t(`status.${status}`);
-  refs.pill.title = status === "held" || status === "resetting" ? t(`status.${status}_tip`) : "";
-  const owner = status === "held" ? heldFor(vm) : vm.booked_by || "";
+  refs.pill.title = statusTip(vm, status);
+  // A failed reset says why in the row itself: phones have no hover.
+  const reason = status === "maintenance" ? vm.maintenance_reason || "" : "";
+  const owner = status === "held" ? heldFor(vm) : vm.booked_by || reason;
   refs.owner.textContent = owner;
   refs.owner.title = owner;
   if (vm.booked_by && vm.expires_at) {

@@ -87,9 +87,13 @@ export function resetBars(bookings) {
 
 function fillRow(refs, vm) {
   const group = store.groupName(vm.group);
-  refs.row.toggleAttribute("data-maintenance", Boolean(vm.maintenance));
-  refs.note.textContent = vm.maintenance ? t("status.maintenance") : group;
-  refs.label.title = [vm.id, group, vm.description].filter(Boolean).join(" · ");
+  const resetting = vm.status === "resetting";
+  const blocked = resetting || Boolean(vm.maintenance);
+  refs.row.toggleAttribute("data-maintenance", blocked);
+  refs.row.toggleAttribute("data-resetting", resetting);
+  refs.note.textContent = blocked ? t(resetting ? "status.resetting" : "status.maintenance") : group;
+  const why = resetting ? t("status.resetting_tip") : vm.maintenance_reason;
+  refs.label.title = [vm.id, group, vm.description, why].filter(Boolean).join(" · ");
 }
 
 function buildRow(vm) {

@@ -8,8 +8,15 @@ import * as queue from "./queue-data.js";
 /** free | booked | mine | held | resetting | maintenance, as the board colours it. */
 export function statusOf(vm) {
   if (vm.booked_by) return vm.booked_by === boot.email ? "mine" : "booked";
+  if (vm.status === "resetting") return "resetting";
   if (vm.maintenance) return "maintenance";
-  return vm.status === "held" || vm.status === "resetting" ? vm.status : "free";
+  return vm.status === "held" ? "held" : "free";
+}
+
+/** What a VM's status chip says on hover: why it is held, resetting or in maintenance. */
+export function statusTip(vm, status) {
+  if (status === "maintenance") return vm.maintenance_reason || "";
+  return status === "held" || status === "resetting" ? t(`status.${status}_tip`) : "";
 }
 
 /** The queue request a held VM is kept for, when this browser knows it. */

@@ -33,6 +33,9 @@ function detailRows(vm) {
     const holder = holderOf(vm);
     rows.push([t("vm.held_for"), holder ? holder.owner : t("status.held_tip")]);
   }
+  if (status === "maintenance" && vm.maintenance_reason) {
+    rows.push([t("vm.maintenance_reason"), vm.maintenance_reason]);
+  }
   if (vm.address) rows.push([t("vm.address"), vm.address]);
   const pairs = labelPairs(vm.labels);
   if (pairs.length) rows.push([t("vm.labels"), pairs.join(", ")]);
