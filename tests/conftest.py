@@ -29,6 +29,7 @@ PG_URL = os.environ.get("LOADZONE_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("LOADZONE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 TABLES = (
+    "mail_preferences, calendar_feeds, "
     "notification_reads, notifications, history, bookings, requests, vm_labels, api_tokens, "
     "login_links, vms, groups, users"
 )

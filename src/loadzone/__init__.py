@@ -14,7 +14,7 @@ from loadzone.errors import Unavailable
 from loadzone.extensions import db
 from loadzone.hooks import runs as hook_runs
 from loadzone.notifications import channels, mailer, notices
-from loadzone.web import api, broadcast, pages, ratelimit, realtime, security
+from loadzone.web import api, broadcast, feeds, pages, ratelimit, realtime, security
 
 __all__ = ["create_app"]
 
@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> API
     channels.init_app(app, settings)
     api.init_app(app)
     pages.init_app(app)
+    feeds.init_app(app)
 
     @app.get("/healthz")
     @app.doc(hide=True)

@@ -281,3 +281,27 @@ class HookRun(db.Model):
     exit_code: Mapped[int | None] = mapped_column(Integer)
     output: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(Text)
+
+
+class MailPreference(db.Model):
+    """A person's own choice for one notification type; absent rows take the default."""
+
+    __tablename__ = "mail_preferences"
+
+    user: Mapped[str] = mapped_column(
+        ForeignKey("users.email", ondelete="CASCADE"), primary_key=True
+    )
+    type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    wanted: Mapped[bool] = mapped_column(Boolean)
+
+
+class CalendarFeed(db.Model):
+    """A person's calendar feed: only the hash of its secret address is kept."""
+
+    __tablename__ = "calendar_feeds"
+
+    user: Mapped[str] = mapped_column(
+        ForeignKey("users.email", ondelete="CASCADE"), primary_key=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

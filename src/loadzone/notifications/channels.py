@@ -11,10 +11,10 @@ import requests
 from flask import Flask
 
 from loadzone.core import events
-from loadzone.notifications import mailer
+from loadzone.extensions import db
+from loadzone.notifications import mailer, preferences
 
 log = logging.getLogger(__name__)
-MAIL_TYPES = {"expiry_warning", "vm_auto_released", "queue_granted"}
 RETRY_DELAYS = (1, 4, 15)
 SUBJECTS = {
     "expiry_warning": "Your LoadZone booking ends soon",
@@ -72,12 +72,12 @@ def init_app(app: Flask, settings) -> None:
             return
         if hook is not None:
             hook.submit(event.payload)
-        if box is not None and event.mail_to and event.payload["type"] in MAIL_TYPES:
-            box.send(
-                event.mail_to,
-                SUBJECTS[event.payload["type"]],
-                event.payload["message"] + "\n\n-- LoadZone",
-            )
+        if box is None:
+            return
+        type_ = event.payload["type"]
+        for to in preferences.mail_recipients(db.engine, type_, event.mail_to or event.to):
+            subject = SUBJECTS.get(type_, "LoadZone: " + type_.replace("_", " "))
+            box.send(to, subject, event.payload["message"] + "\n\n-- LoadZone")
 
     if hook is not None or box is not None:
         events.subscribe(app, deliver)

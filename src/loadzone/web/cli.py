@@ -47,11 +47,15 @@ def _fail(error: DomainError):
 
 
 @main.command("run")
-def run_command():
+@click.option("--host", help="Address to listen on (overrides LOADZONE_HOST).")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), help="Port to listen on (overrides LOADZONE_PORT)."
+)
+def run_command(host, port):
     """Serve HTTP and WebSocket (the production server)."""
     from loadzone.web.server import serve
 
-    serve()
+    serve(host=host, port=port)
 
 
 @main.group("db")

@@ -7,6 +7,8 @@ from datetime import timedelta
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from loadzone.web import bodylimit
+
 CSP = "; ".join(
     [
         "default-src 'self'",
@@ -42,6 +44,7 @@ def init_app(app: Flask, settings) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(days=30),
         MAX_CONTENT_LENGTH=64 * 1024,
     )
+    bodylimit.init_app(app)
     if settings.proxy_hops:
         app.wsgi_app = ProxyFix(
             app.wsgi_app,

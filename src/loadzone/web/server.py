@@ -42,5 +42,7 @@ class Server(BaseApplication):
         return app
 
 
-def serve() -> None:
-    Server(load_settings()).run()
+def serve(host: str | None = None, port: int | None = None) -> None:
+    """Serve until stopped; `host` and `port`, when given, win over the settings."""
+    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    Server(load_settings(**overrides)).run()

@@ -15,6 +15,7 @@ import { initNotifications, onNotification, refreshNotifications, toast } from "
 import * as queue from "./queue-data.js";
 import { initQueueView, showQueue } from "./queue-view.js";
 import { initRouter, registerView } from "./router.js";
+import { initSettings, showSettings } from "./settings.js";
 import { connect } from "./socket.js";
 import * as store from "./store.js";
 import { initTheme } from "./theme.js";
@@ -101,6 +102,7 @@ function init() {
   initHistory();
   initNotifications();
   initUsage();
+  initSettings();
   registerView("board", (shown, params) => shown && showBoard(params));
   registerView("calendar", showCalendar);
   registerView("mine", (shown) => showHistory(shown ? "mine" : null));
@@ -108,6 +110,7 @@ function init() {
   registerView("groups", (shown) => showGroups(shown));
   registerView("history", (shown, params) => showHistory(shown ? "history" : null, params));
   registerView("usage", (shown) => showUsage(shown));
+  registerView("settings", (shown) => showSettings(shown));
   initRouter();
   store.on("reset", fillVmIds);
   store.on("vm-removed", fillVmIds);

@@ -50,6 +50,7 @@ def init_app(app: APIFlask) -> None:
         guard,
         history,
         me,
+        preferences,
         queue,
         session,
         usage,
@@ -58,6 +59,6 @@ def init_app(app: APIFlask) -> None:
 
     errors.init_app(app)
     guard.init_app(app)
-    for module in (session, me, vms, bookings, queue, groups, history, usage, docs):
+    for module in (session, me, preferences, vms, bookings, queue, groups, history, usage, docs):
         app.register_blueprint(module.bp)
     app.register_blueprint(session.verify_bp)

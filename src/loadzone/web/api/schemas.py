@@ -361,3 +361,33 @@ class Empty(Schema):
 
 class NoBody(Strict):
     """Actions without parameters: an empty object (or no body) and nothing else."""
+
+
+# -- preferences and the calendar feed -------------------------------------------------------
+
+
+def _email_choices(**kwargs):
+    return fields.Dict(
+        keys=fields.String(),
+        values=StrictBool(),
+        metadata={
+            "description": "notification type -> also sent by e-mail; GET lists every type",
+            "example": {"expiry_warning": True, "vm_booked": False},
+        },
+        **kwargs,
+    )
+
+
+class PreferencesIn(Strict):
+    email = _email_choices(required=True)
+
+
+class PreferencesOut(Schema):
+    email = _email_choices(required=True)
+
+
+class CalendarOut(Schema):
+    url = fields.String(
+        required=True,
+        metadata={"description": "Secret iCalendar address; a new one replaces the old one"},
+    )
