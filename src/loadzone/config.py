@@ -32,6 +32,18 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
+def _seconds(name: str, default: float) -> float:
+    """A non-negative number of seconds; fractions allowed (tests probe fast)."""
+    raw = _env(name)
+    try:
+        value = default if raw is None else float(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{PREFIX}{name} must be a number of seconds, got {raw!r}") from exc
+    if not 0 <= value < float("inf"):
+        raise SystemExit(f"{PREFIX}{name} must be 0 or more seconds, got {raw!r}")
+    return value
+
+
 def _choice(name: str, options: tuple[str, ...]) -> str:
     value = (_env(name, options[0]) or options[0]).lower()
     if value not in options:
@@ -101,6 +113,8 @@ class Settings:
     write_limit: str = "120/minute"
     sweep_seconds: int = 10
     proxy_hops: int = 0
+    # TCP health probes of VM addresses every this many seconds; 0 turns them off.
+    health_seconds: float = 0.0
 
     @property
     def secure_cookies(self) -> bool:
@@ -142,6 +156,7 @@ def load_settings(instance_path: str | os.PathLike | None = None, **overrides) -
         write_limit=_env("WRITE_LIMIT", "120/minute"),
         sweep_seconds=_int("SWEEP_SECONDS", 10, 1),
         proxy_hops=_int("PROXY_HOPS", 0),
+        health_seconds=_seconds("HEALTH_SECONDS", 0.0),
     )
     values.update(overrides)
     return Settings(**values)

@@ -138,6 +138,9 @@ class Vm(db.Model):
     address: Mapped[str | None] = mapped_column(String(255))
     # The waiting request this free VM is kept for (strict first come, first served).
     held_for: Mapped[int | None] = mapped_column(BigId, index=True)
+    # The last health probes' verdict, "up" or "down" (None: unknown), and since when.
+    health: Mapped[str | None] = mapped_column(String(8))
+    health_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # The holder is derived from the active booking: there is no second copy to disagree.
     active: Mapped[Booking | None] = relationship(
         Booking,

@@ -34,9 +34,11 @@ class Server(BaseApplication):
     def load(self):
         from loadzone import create_app
         from loadzone.booking import jobs
+        from loadzone.inventory import probing
 
         app = create_app(self.settings)
         jobs.start(app, self.settings.sweep_seconds)
+        probing.start(app, self.settings.health_seconds)
         return app
 
 
