@@ -156,3 +156,16 @@ def test_only_one_instance_holds_the_probe_lease(ctx, app_factory):
     finally:
         first.release()
         second.release()
+
+
+def test_the_queue_grants_a_vm_only_once_it_is_no_longer_down(ctx, add_vm):
+    group = run(catalog.create_group, ADMIN, T0, "lab").id
+    add_vm("vm-a", group=group, address="vm-a.lab")
+    run(health.store, {"vm-a": ("vm-a.lab", "down")}, T0)
+    ask = claims.Ask(target=Target(group=group), hours=1, wait=True)
+    made, waiting = run(claims.request, ALICE, ask, T0, RULES)
+    assert made == [] and waiting.state == "waiting"
+    assert vm_row("vm-a").held_for is None  # nothing to hold: the only VM is down
+
+    run(health.store, {"vm-a": ("vm-a.lab", "up")}, T0)
+    assert vm_row("vm-a").booked_by == ALICE.email
