@@ -29,6 +29,7 @@ BENCHMARKS = {
     "fanout": "bench.fanout",
     "scheduler": "bench.scheduler",
     "bookings": "bench.bookings",
+    "health": "bench.health",
 }
 
 

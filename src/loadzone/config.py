@@ -33,13 +33,14 @@ def _int(name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
-def _seconds(name: str, default: float) -> float:
+def _seconds(name: str, default: float, zero: bool = False) -> float:
+    """A number of seconds, fractions allowed (tests run fast); `zero` also allows 0 (off)."""
     raw = _env(name)
     try:
         value = default if raw is None else float(raw)
     except ValueError as exc:
         raise SystemExit(f"{PREFIX}{name} must be a number of seconds, got {raw!r}") from exc
-    if not 0 < value < 10**7:
+    if not (0 <= value if zero else 0 < value) or value >= 10**7:
         raise SystemExit(f"{PREFIX}{name} must be a positive number of seconds, got {raw!r}")
     return value
 
@@ -126,6 +127,8 @@ class Settings:
     hook_book: tuple[str, ...] = ()
     hook_timeout: float = 600.0
     hook_workers: int = 4
+    # TCP health probes of VM addresses every this many seconds; 0 turns them off.
+    health_seconds: float = 0.0
 
     @property
     def secure_cookies(self) -> bool:
@@ -171,6 +174,7 @@ def load_settings(instance_path: str | os.PathLike | None = None, **overrides) -
         hook_book=_command("HOOK_BOOK"),
         hook_timeout=_seconds("HOOK_TIMEOUT", 600.0),
         hook_workers=_int("HOOK_WORKERS", 4, 1),
+        health_seconds=_seconds("HEALTH_SECONDS", 0.0, zero=True),
     )
     values.update(overrides)
     return Settings(**values)

@@ -142,6 +142,9 @@ class Vm(db.Model):
     resetting: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     # Why the VM is in maintenance (a failed reset); None when set by hand without a reason.
     maintenance_reason: Mapped[str | None] = mapped_column(Text)
+    # The last health probes' verdict, "up" or "down" (None: unknown), and since when.
+    health: Mapped[str | None] = mapped_column(String(8))
+    health_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # The holder is derived from the active booking: there is no second copy to disagree.
     active: Mapped[Booking | None] = relationship(
         Booking,

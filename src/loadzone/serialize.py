@@ -34,7 +34,8 @@ def vm_dict(vm: Vm, upcoming: Booking | None, labels: dict | None = None) -> dic
         "status": vm_status(vm),
         "labels": labels or {},
         "address": vm.address,
-        "health": "unknown",
+        "health": vm.health or "unknown",
+        "health_since": isoformat(vm.health_since),
         "held_for": vm.held_for,
         "next_reservation": None
         if upcoming is None

@@ -86,6 +86,9 @@ def fitting(
     query = select(Vm.id).where(members(target), ~_busy(start, end), Vm.maintenance.is_(False))
     if start <= now:
         query = query.where(grantable(holder))
+    if start <= now and not target.vm_id:
+        # A pool never hands out a VM that stopped answering; naming one still gets it.
+        query = query.where(or_(Vm.health.is_(None), Vm.health != "down"))
     query = query.order_by(*_free_longest_first())
     if lock and db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Vm)

@@ -37,6 +37,8 @@ LISTED = (
     Vm.held_for,
     Vm.resetting,
     Vm.maintenance_reason,
+    Vm.health,
+    Vm.health_since,
 )
 VmRow = namedtuple("VmRow", [column.key for column in LISTED])
 _ACTIVE_JOIN = (Booking, (Booking.vm_id == Vm.id) & (Booking.state == "active"))
@@ -198,7 +200,10 @@ def edit_vm(actor: Actor, vm_id: str, changes: dict, now: datetime | None = None
     elif "maintenance_reason" in changes and vm.maintenance:
         vm.maintenance_reason = changes["maintenance_reason"] or None
     if "address" in changes:
-        vm.address = vm_labels.check_address(changes["address"])
+        address = vm_labels.check_address(changes["address"])
+        if address != vm.address:
+            # A new address has not been probed yet.
+            vm.address, vm.health, vm.health_since = address, None, None
     if "labels" in changes:
         vm_labels.store(vm_id, vm_labels.check_labels(changes["labels"] or {}))
     db.session.flush()

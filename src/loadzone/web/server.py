@@ -35,10 +35,12 @@ class Server(BaseApplication):
         from loadzone import create_app
         from loadzone.booking import jobs
         from loadzone.hooks import worker
+        from loadzone.inventory import probing
 
         app = create_app(self.settings)
         jobs.start(app, self.settings.sweep_seconds)
         worker.start(app)
+        probing.start(app, self.settings.health_seconds)
         return app
 
 

@@ -5,6 +5,7 @@ import { copyFrom } from "./copy-button.js";
 import { track, untrack } from "./countdown.js";
 import { onAction } from "./dialogs.js";
 import { byId, debounce, el } from "./dom.js";
+import { fillHealth, healthDot } from "./health-dot.js";
 import { collator, formatNumber, formatWhen, t } from "./i18n.js";
 import {
   addLabel,
@@ -43,6 +44,7 @@ function refsOf(li) {
     addressText: li.querySelector(".address-text"),
     copy: li.querySelector(".copy-button"),
     labels: li.querySelector(".vm-labels"),
+    health: healthDot(),
     labelText: "",
     queueText: "",
     count: document.createTextNode(""),
@@ -77,6 +79,7 @@ function fill(refs, vm) {
   refs.desc.title = vm.description || "";
   fillAddress(refs, vm);
   fillLabels(refs, vm);
+  fillHealth(refs.health, vm);
   refs.extra.hidden = refs.address.hidden && refs.labels.hidden;
   refs.group.textContent = store.groupName(vm.group);
   refs.pill.textContent = t(`status.${status}`);
@@ -110,7 +113,7 @@ function buildRow(vm) {
   const li = template.cloneNode(true);
   li.dataset.id = vm.id;
   const refs = refsOf(li);
-  refs.id.textContent = vm.id;
+  refs.id.append(vm.id, refs.health);
   fill(refs, vm);
   rows.set(vm.id, refs);
   return refs;

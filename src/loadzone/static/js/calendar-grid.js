@@ -3,11 +3,12 @@
 // Rows are built once and patched per event; filters only toggle `hidden`.
 import { byId, el } from "./dom.js";
 import { boot } from "./boot.js";
+import { fillHealth, healthDot } from "./health-dot.js";
 import { collator, formatWhen, t } from "./i18n.js";
 import * as store from "./store.js";
 import { formatDay, formatTick, HOUR, percent, share } from "./calendar-time.js";
 
-const rows = new Map(); // vm id -> { row, track, label, note }
+const rows = new Map(); // vm id -> { row, track, label, note, health }
 const bars = new Map(); // booking id -> element
 let order = []; // vm ids, sorted
 let win = null;
@@ -94,15 +95,17 @@ function fillRow(refs, vm) {
   refs.note.textContent = blocked ? t(resetting ? "status.resetting" : "status.maintenance") : group;
   const why = resetting ? t("status.resetting_tip") : vm.maintenance_reason;
   refs.label.title = [vm.id, group, vm.description, why].filter(Boolean).join(" · ");
+  fillHealth(refs.health, vm);
 }
 
 function buildRow(vm) {
-  const id = el("span", { class: "cal-vm-id", text: vm.id });
+  const health = healthDot();
+  const id = el("span", { class: "cal-vm-id" }, vm.id, health);
   const note = el("span", { class: "cal-vm-note" });
   const label = el("div", { class: "cal-vm" }, id, note);
   const track = el("div", { class: "cal-track" });
   const row = el("div", { class: "cal-row", "data-vm": vm.id }, label, track);
-  const refs = { row, track, label, note };
+  const refs = { row, track, label, note, health };
   fillRow(refs, vm);
   rows.set(vm.id, refs);
   return refs;

@@ -246,6 +246,10 @@ class VmOut(Schema):
     labels = fields.Dict(keys=fields.String(), values=fields.String())
     address = fields.String(allow_none=True)
     health = fields.String(validate=validators.OneOf(["up", "down", "unknown"]))
+    health_since = fields.String(
+        allow_none=True,
+        metadata={"format": "date-time", "description": "when `health` became up or down"},
+    )
     held_for = fields.Integer(allow_none=True, metadata={"description": "queue request id"})
     next_reservation = fields.Dict(
         allow_none=True, metadata={"description": "{id, start, owner} of the next reservation"}
