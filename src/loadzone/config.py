@@ -40,8 +40,10 @@ def _seconds(name: str, default: float, zero: bool = False) -> float:
         value = default if raw is None else float(raw)
     except ValueError as exc:
         raise SystemExit(f"{PREFIX}{name} must be a number of seconds, got {raw!r}") from exc
-    if not (0 <= value if zero else 0 < value) or value >= 10**7:
-        raise SystemExit(f"{PREFIX}{name} must be a positive number of seconds, got {raw!r}")
+    lowest_ok = value >= 0 if zero else value > 0
+    if not lowest_ok or value >= 10**7:
+        wanted = "0 or more" if zero else "a positive number of"
+        raise SystemExit(f"{PREFIX}{name} must be {wanted} seconds, got {raw!r}")
     return value
 
 
