@@ -249,3 +249,13 @@ class LoginLink(db.Model):
     email: Mapped[str] = mapped_column(String(254))
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class EventCounter(db.Model):
+    """The one row numbering Socket.IO events: the last `seq`, and the last one for everyone."""
+
+    __tablename__ = "event_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    public_seq: Mapped[int] = mapped_column(BigInteger)

@@ -22,7 +22,7 @@ def room_for(email: str) -> str:
 def publish(event: events.Event) -> None:
     """Send an event to everyone, or to one person's room. Called only after a commit."""
     to = room_for(event.to) if event.to else None
-    socketio.emit(event.name, event.payload, to=to)
+    socketio.emit(event.name, {**event.payload, "seq": event.seq, "prev": event.prev}, to=to)
 
 
 def _origin_allowed_for(public_url: str | None):
