@@ -34,9 +34,19 @@ class Server(BaseApplication):
     def load(self):
         from loadzone import create_app
         from loadzone.booking import jobs
+        from loadzone.core import storage
+        from loadzone.web import socket_guard, startup
 
-        app = create_app(self.settings)
-        jobs.start(app, self.settings.sweep_seconds)
+        # Serve at once: until the database answers, every request gets a 503 saying why.
+        app = create_app(self.settings, migrate=False)
+        startup.begin(
+            app,
+            [
+                lambda: storage.upgrade(app),
+                lambda: jobs.start(app, self.settings.sweep_seconds),
+                lambda: socket_guard.start(app),
+            ],
+        )
         return app
 
 
