@@ -46,7 +46,8 @@ def _fail(error: DomainError):
     raise click.ClickException(error.message)
 
 
-@main.command("run")
+# No app for the command itself: the server builds its own and waits for the database.
+@main.command("run", with_appcontext=False)
 def run_command():
     """Serve HTTP and WebSocket (the production server)."""
     from loadzone.web.server import serve
