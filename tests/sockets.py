@@ -76,3 +76,12 @@ def sentinel(admin, base_url: str, *watchers, vm_id: str = "sentinel") -> None:
     assert admin.post(f"{base_url}/api/vms", json={"id": vm_id}).status_code == 201
     for watcher in watchers:
         watcher.wait_for("notification", lambda d: d["type"] == "vm_added" and d["vm_id"] == vm_id)
+
+
+def unexplained(events: list[tuple[str, dict]], floor: int = 0) -> list[int]:
+    """The `prev` numbers a client never received, above `floor` (what its snapshot covers):
+    the browser's gap check (static/js/sequence.js) over a list of received events."""
+    have = {data["seq"] for _, data in events}
+    return sorted(
+        {data["prev"] for _, data in events if data["prev"] > floor and data["prev"] not in have}
+    )

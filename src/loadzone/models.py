@@ -308,3 +308,13 @@ class CalendarFeed(db.Model):
     )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class EventCounter(db.Model):
+    """The one row numbering Socket.IO events: the last `seq`, and the last one for everyone."""
+
+    __tablename__ = "event_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    public_seq: Mapped[int] = mapped_column(BigInteger)

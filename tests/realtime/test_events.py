@@ -63,10 +63,12 @@ def test_group_events(live, watcher_factory):
     assert watch.wait_for("group_updated", lambda d: d["id"] == group["id"])["name"] == "Load"
     assert watch.wait_for("notification", lambda d: d["type"] == "group_created")
     admin.delete(f"{url}/api/groups/{group['id']}")
-    assert watch.wait_for("group_deleted") == {"id": group["id"]}
+    deleted = watch.wait_for("group_deleted")
+    assert deleted["id"] == group["id"] and set(deleted) == {"id", "seq", "prev"}
     admin.post(f"{url}/api/vms", json={"id": "gone"})
     admin.delete(f"{url}/api/vms/gone")
-    assert watch.wait_for("vm_deleted") == {"id": "gone"}
+    deleted = watch.wait_for("vm_deleted")
+    assert deleted["id"] == "gone" and set(deleted) == {"id", "seq", "prev"}
 
 
 def test_refuses_connections_without_credentials(live):

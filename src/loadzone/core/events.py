@@ -16,6 +16,8 @@ from flask import Flask, current_app
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event
 
+from loadzone.core import sequence
+
 log = logging.getLogger(__name__)
 _FACTS = "loadzone.facts"
 _KEY = "loadzone.events"
@@ -32,6 +34,10 @@ class Event:
     to: str | None = None
     # Who should also get this by e-mail (never sent to browsers).
     mail_to: str | None = None
+    # Given just before the commit (core/sequence.py): this event's number, and the number
+    # of the last event for everyone before it, so a browser can tell what it missed.
+    seq: int | None = None
+    prev: int | None = None
 
 
 Subscriber = Callable[[Event], None]
@@ -63,12 +69,15 @@ def translate(app: Flask, translator: Callable) -> None:
 
 
 def prepare(session) -> None:
-    """Run the translators over the facts recorded so far (call before committing)."""
+    """Run the translators over the facts recorded so far and number the messages they
+    queued (call before committing)."""
     facts = session.info.get(_FACTS)
-    if not facts:
-        return
-    for translator in current_app.extensions.get(_TRANSLATORS, []):
-        translator(session, list(facts))
+    if facts:
+        for translator in current_app.extensions.get(_TRANSLATORS, []):
+            translator(session, list(facts))
+    pending = session.info.get(_KEY)
+    if pending:
+        session.info[_KEY] = sequence.stamp(session, pending)
 
 
 def _deliver(items, subscribers, what) -> None:

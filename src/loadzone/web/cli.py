@@ -46,7 +46,8 @@ def _fail(error: DomainError):
     raise click.ClickException(error.message)
 
 
-@main.command("run")
+# No app for the command itself: the server builds its own and waits for the database.
+@main.command("run", with_appcontext=False)
 @click.option("--host", help="Address to listen on (overrides LOADZONE_HOST).")
 @click.option(
     "--port", type=click.IntRange(0, 65535), help="Port to listen on (overrides LOADZONE_PORT)."

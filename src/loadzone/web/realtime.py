@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, current_app, request, session
 from flask_socketio import join_room
 
 from loadzone.core import events
 from loadzone.extensions import socketio
 from loadzone.identity import accounts, auth
+from loadzone.web import socket_guard, startup
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ def room_for(email: str) -> str:
 def publish(event: events.Event) -> None:
     """Send an event to everyone, or to one person's room. Called only after a commit."""
     to = room_for(event.to) if event.to else None
-    socketio.emit(event.name, event.payload, to=to)
+    socketio.emit(event.name, {**event.payload, "seq": event.seq, "prev": event.prev}, to=to)
 
 
 def _origin_allowed_for(public_url: str | None):
@@ -43,20 +44,29 @@ def _origin_allowed_for(public_url: str | None):
     return allowed
 
 
-def _identify(payload) -> str | None:
+def _identify(payload) -> tuple[str | None, tuple]:
+    """Who connects, and the credential the socket lives by (see socket_guard)."""
     token = payload.get("token") if isinstance(payload, dict) else None
     if isinstance(token, str) and token:
-        return accounts.user_for_token(token)
-    return auth.session_email()
+        return accounts.user_for_token(token), ("token", accounts.digest(token))
+    email = auth.session_email()
+    return email, ("session", email, session.get("epoch"))
 
 
 def _on_connect(payload=None):
-    email = _identify(payload)
+    if not startup.ready(current_app):
+        raise ConnectionRefusedError("starting: waiting for the database")
+    email, credential = _identify(payload)
     if email is None:
         log.info("refused a socket from %s: no valid credentials", request.remote_addr)
         raise ConnectionRefusedError("sign in first")
     join_room(room_for(email))
+    socket_guard.guard(current_app).opened(request.sid, credential)
     return True
+
+
+def _on_disconnect(*_args):
+    socket_guard.guard(current_app).closed(request.sid)
 
 
 def init_app(app: Flask, settings) -> None:
@@ -72,4 +82,5 @@ def init_app(app: Flask, settings) -> None:
         max_http_buffer_size=64 * 1024,
     )
     socketio.on_event("connect", _on_connect)
+    socketio.on_event("disconnect", _on_disconnect)
     events.subscribe(app, publish)

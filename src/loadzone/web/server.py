@@ -34,13 +34,23 @@ class Server(BaseApplication):
     def load(self):
         from loadzone import create_app
         from loadzone.booking import jobs
+        from loadzone.core import storage
         from loadzone.hooks import worker
         from loadzone.inventory import probing
+        from loadzone.web import socket_guard, startup
 
-        app = create_app(self.settings)
-        jobs.start(app, self.settings.sweep_seconds)
-        worker.start(app)
-        probing.start(app, self.settings.health_seconds)
+        # Serve at once: until the database answers, every request gets a 503 saying why.
+        app = create_app(self.settings, migrate=False)
+        startup.begin(
+            app,
+            [
+                lambda: storage.upgrade(app),
+                lambda: jobs.start(app, self.settings.sweep_seconds),
+                lambda: worker.start(app),
+                lambda: probing.start(app, self.settings.health_seconds),
+                lambda: socket_guard.start(app),
+            ],
+        )
         return app
 
 

@@ -1,7 +1,7 @@
 """mail preferences and calendar feeds
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 
 Which notification types a person wants by e-mail (only choices differing from nothing:
 a missing row takes the default), and the hash of each person's calendar feed secret.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | Sequence[str] | None = "0007"
+down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -43,9 +43,10 @@ export function errorMessage(error) {
 
 /**
  * Call the API. Writes always carry Content-Type: application/json (the server's CSRF rule),
- * also without a body. Resolves to the parsed JSON; rejects with ApiError.
+ * also without a body. Resolves to the parsed JSON; rejects with ApiError. A `meta` object
+ * gets `seq`: the last event number the answer reflects (only GET /api/vms sends one).
  */
-export async function api(path, { method = "GET", body, query, signal } = {}) {
+export async function api(path, { method = "GET", body, query, signal, meta } = {}) {
   const headers = { Accept: "application/json" };
   const options = { method, headers, credentials: "same-origin", signal };
   if (method !== "GET" && method !== "HEAD") {
@@ -60,6 +61,7 @@ export async function api(path, { method = "GET", body, query, signal } = {}) {
     throw new ApiError(0, "network", t("error.network"));
   }
   learnSkew(response);
+  if (meta) meta.seq = Number(response.headers.get("X-LoadZone-Seq")) || 0;
   const data = await response.json().catch(() => null);
   if (response.ok) return data;
   if (response.status === 401 && !path.startsWith("/api/auth/")) {

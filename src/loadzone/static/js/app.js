@@ -16,6 +16,7 @@ import * as queue from "./queue-data.js";
 import { initQueueView, showQueue } from "./queue-view.js";
 import { initRouter, registerView } from "./router.js";
 import { initSettings, showSettings } from "./settings.js";
+import { watchGaps } from "./sequence.js";
 import { connect } from "./socket.js";
 import * as store from "./store.js";
 import { initTheme } from "./theme.js";
@@ -33,7 +34,15 @@ let buffer = null; // events that arrive while a snapshot is loading, replayed o
 let loading = null;
 let again = false;
 
+// A missed event (Redis was down, a command-line change without Redis): read everything again.
+const gaps = watchGaps((missing) => {
+  console.info("missed events before", missing, "- reading the state again");
+  document.body.dataset.gapRereads = String(Number(document.body.dataset.gapRereads || 0) + 1);
+  load();
+});
+
 function onEvent(name, data) {
+  gaps.seen(data);
   if (name === "notification") onNotification(data);
   else if (name === "queue_updated") queue.put(data); // it keeps its own snapshot
   else if (name === "booking_updated") {
@@ -51,14 +60,16 @@ const fillVmIds = debounce(() => {
 
 async function loadOnce() {
   buffer = [];
+  const meta = {};
   try {
     const [vms, groups] = await Promise.all([
-      api("/api/vms"),
+      api("/api/vms", { meta }),
       api("/api/groups"),
       queue.load(), // before the board: it shows whom held VMs are kept for
     ]);
     performance.mark("loadzone:vms-fetched");
     store.reset(vms, groups);
+    gaps.snapshot(meta.seq);
     for (const [name, data] of buffer) APPLY[name]?.(data);
     byId("board-loading").hidden = true;
   } catch (error) {

@@ -6,8 +6,10 @@ from apiflask import APIBlueprint
 from flask import jsonify
 
 from loadzone.booking import bookings
+from loadzone.core import sequence
 from loadzone.core.storage import transaction
 from loadzone.errors import Invalid
+from loadzone.extensions import db
 from loadzone.inventory import catalog
 from loadzone.inventory import labels as vm_labels
 from loadzone.serialize import vm_dict
@@ -42,13 +44,17 @@ def _group_filter(raw: str | None) -> tuple[int | None, bool]:
 def list_vms(query):
     """Every VM, optionally filtered by group, status and text."""
     actor()
+    # Read before the list: the list reflects at least every event up to this number.
+    seq = sequence.current(db.session)
     group, ungrouped = _group_filter(query.get("group"))
     wanted = vm_labels.parse_filters(query.get("label", []))
     vms = catalog.list_vms(group, query.get("status"), query.get("q"), ungrouped, wanted)
     following, tags = catalog.upcoming(), vm_labels.of()
     # Serialised directly: the schema above documents the shape, dumping 10k rows through it
     # would triple the time of this, the hottest endpoint.
-    return jsonify([vm_dict(vm, following.get(vm.id), tags.get(vm.id)) for vm in vms])
+    response = jsonify([vm_dict(vm, following.get(vm.id), tags.get(vm.id)) for vm in vms])
+    response.headers["X-LoadZone-Seq"] = str(seq)
+    return response
 
 
 @bp.post("")
