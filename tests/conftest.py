@@ -31,6 +31,7 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 TABLES = (
     "notification_reads, notifications, history, bookings, requests, vm_labels, api_tokens, "
     "login_links, vms, groups, users"
+    ", deliveries, extend_links"
 )
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,8 +12,8 @@ from loadzone.config import Settings, load_settings
 from loadzone.core import events, storage
 from loadzone.errors import Unavailable
 from loadzone.extensions import db
-from loadzone.notifications import channels, mailer, notices
-from loadzone.web import api, broadcast, pages, ratelimit, realtime, security
+from loadzone.notifications import channels, mailer, notices, outbox
+from loadzone.web import api, broadcast, extend_page, pages, ratelimit, realtime, security
 
 __all__ = ["create_app"]
 
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> API
     channels.init_app(app, settings)
     api.init_app(app)
     pages.init_app(app)
+    extend_page.init_app(app)
 
     @app.get("/healthz")
     @app.doc(hide=True)
@@ -79,7 +80,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> API
         problem = storage.health()
         if problem:
             raise Unavailable(f"Database writes are failing lately: {problem}.", problem)
-        return {"status": "ok"}
+        # E-mails and webhook posts that gave up: GET /api/deliveries?state=failed lists them.
+        return {"status": "ok", "deliveries_failed": outbox.failed_count()}
 
     if migrate:
         storage.upgrade(app)

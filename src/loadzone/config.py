@@ -101,6 +101,9 @@ class Settings:
     write_limit: str = "120/minute"
     sweep_seconds: int = 10
     proxy_hops: int = 0
+    # Deliveries (e-mail, webhook) are retried with back-off for this long, then failed.
+    delivery_hours: int = 24
+    webhook_format: str = "json"  # json | teams
 
     @property
     def secure_cookies(self) -> bool:
@@ -142,6 +145,8 @@ def load_settings(instance_path: str | os.PathLike | None = None, **overrides) -
         write_limit=_env("WRITE_LIMIT", "120/minute"),
         sweep_seconds=_int("SWEEP_SECONDS", 10, 1),
         proxy_hops=_int("PROXY_HOPS", 0),
+        delivery_hours=_int("DELIVERY_HOURS", 24, 1),
+        webhook_format=_choice("WEBHOOK_FORMAT", ("json", "teams")),
     )
     values.update(overrides)
     return Settings(**values)

@@ -34,9 +34,11 @@ class Server(BaseApplication):
     def load(self):
         from loadzone import create_app
         from loadzone.booking import jobs
+        from loadzone.notifications import courier
 
         app = create_app(self.settings)
         jobs.start(app, self.settings.sweep_seconds)
+        courier.start(app)
         return app
 
 
