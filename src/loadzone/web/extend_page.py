@@ -26,8 +26,9 @@ def _page(status: int = 200, **context):
     context.setdefault("error", None)
     context.setdefault("done", False)
     html = render_template("extend.html", boot={"locale": str(get_locale())}, **context)
-    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-    return html, status, headers
+    # The app-wide Referrer-Policy (same-origin) keeps the token from other sites; a stricter
+    # one would make the browser send "Origin: null" with the form, which the rule refuses.
+    return html, status, {"Cache-Control": "no-store"}
 
 
 def _refused(error: DomainError):
