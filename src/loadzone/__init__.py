@@ -13,8 +13,8 @@ from loadzone.core import events, storage
 from loadzone.errors import Unavailable
 from loadzone.extensions import db
 from loadzone.hooks import runs as hook_runs
-from loadzone.notifications import channels, mailer, notices
-from loadzone.web import api, broadcast, feeds, pages, ratelimit, realtime, security
+from loadzone.notifications import channels, mailer, notices, outbox
+from loadzone.web import api, broadcast, extend_page, feeds, pages, ratelimit, realtime, security
 
 __all__ = ["create_app"]
 
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> API
     api.init_app(app)
     pages.init_app(app)
     feeds.init_app(app)
+    extend_page.init_app(app)
 
     @app.get("/healthz")
     @app.doc(hide=True)
@@ -82,7 +83,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> API
         problem = storage.health()
         if problem:
             raise Unavailable(f"Database writes are failing lately: {problem}.", problem)
-        return {"status": "ok"}
+        # E-mails and webhook posts that gave up: GET /api/deliveries?state=failed lists them.
+        return {"status": "ok", "deliveries_failed": outbox.failed_count()}
 
     if migrate:
         storage.upgrade(app)

@@ -131,6 +131,9 @@ class Settings:
     hook_workers: int = 4
     # TCP health probes of VM addresses every this many seconds; 0 turns them off.
     health_seconds: float = 0.0
+    # Deliveries (e-mail, webhook) are retried with back-off for this long, then failed.
+    delivery_hours: int = 24
+    webhook_format: str = "json"  # json | teams
 
     @property
     def secure_cookies(self) -> bool:
@@ -177,6 +180,8 @@ def load_settings(instance_path: str | os.PathLike | None = None, **overrides) -
         hook_timeout=_seconds("HOOK_TIMEOUT", 600.0),
         hook_workers=_int("HOOK_WORKERS", 4, 1),
         health_seconds=_seconds("HEALTH_SECONDS", 0.0, zero=True),
+        delivery_hours=_int("DELIVERY_HOURS", 24, 1),
+        webhook_format=_choice("WEBHOOK_FORMAT", ("json", "teams")),
     )
     values.update(overrides)
     return Settings(**values)

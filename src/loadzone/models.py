@@ -224,6 +224,10 @@ class Notification(db.Model):
     actor: Mapped[str | None] = mapped_column(String(254))
     recipient: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # So that a chat message or e-mail reads alone (migration 0008).
+    owner: Mapped[str | None] = mapped_column(String(254))
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    group_name: Mapped[str | None] = mapped_column(String(100))
 
 
 class NotificationRead(db.Model):
@@ -318,3 +322,39 @@ class EventCounter(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     public_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class Delivery(db.Model):
+    """One e-mail or webhook post, written with the change that causes it (the outbox)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_due", "state", "next_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))  # mail | webhook
+    notification_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    target: Mapped[str] = mapped_column(Text)  # an e-mail address or a URL
+    payload: Mapped[str] = mapped_column(Text)  # JSON
+    # Idempotency-Key of a webhook, the Message-ID of a mail: the same on every attempt.
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(16))  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # After this instant a failed attempt fails the delivery (an admin's retry moves it).
+    give_up_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ExtendLink(db.Model):
+    """The one-click extend link of an expiry warning: only the hash of its token is kept."""
+
+    __tablename__ = "extend_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    booking_id: Mapped[int] = mapped_column(BigId, index=True)
+    notification_id: Mapped[int] = mapped_column(BigId, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -92,6 +92,9 @@ def notification_dict(note: Notification, read: bool | None = None) -> dict:
         "group_id": note.group_id,
         "actor": note.actor,
         "created_at": isoformat(note.created_at),
+        "owner": note.owner,
+        "expires_at": isoformat(note.expires_at),
+        "group_name": note.group_name,
     }
     if read is not None:
         data["read"] = read

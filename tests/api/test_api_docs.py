@@ -22,6 +22,8 @@ EVERY_PATH = {
     "/api/notifications": {"get"},
     "/api/notifications/read": {"post"},
     "/api/export": {"get"},
+    "/api/deliveries": {"get"},
+    "/api/deliveries/{delivery_id}/retry": {"post"},
 }
 
 
@@ -68,7 +70,7 @@ def test_docs_page_is_html_served_from_the_package(app):
 def test_healthz(app):
     response = app.test_client().get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok"}
+    assert response.get_json() == {"status": "ok", "deliveries_failed": 0}
 
 
 def test_api_answers_are_not_cached(alice):

@@ -26,7 +26,8 @@ from loadzone.extensions import db
 from loadzone.identity import accounts
 from loadzone.identity.permissions import Actor
 from loadzone.inventory import catalog
-from loadzone.models import Booking, Group, QueueRequest, Vm
+from loadzone.models import Booking, Delivery, Group, QueueRequest, Vm
+from loadzone.notifications import outbox
 
 ADMIN = Actor("admin@example.com", is_admin=True, admins_configured=True)
 EXAMPLES = int(os.environ.get("LOADZONE_FUZZ_EXAMPLES", "30"))
@@ -51,7 +52,12 @@ def _stock() -> dict:
         request_id = db.session.scalar(select(QueueRequest.id).order_by(QueueRequest.id.desc()))
         if request_id is None:
             request_id = queue.join(ADMIN, Target(vm_id="vm-1"), 1, 1, utcnow(), Rules()).id
+        delivery_id = db.session.scalar(select(Delivery.id).order_by(Delivery.id.desc()))
+        if delivery_id is None:
+            outbox.add("webhook", "http://127.0.0.1:9/", {"type": "fuzz"}, utcnow(), 1)
+            delivery_id = db.session.scalar(select(Delivery.id))
         ids = {
+            "delivery_id": delivery_id,
             "request_id": request_id,
             "vm_id": "vm-1",
             "group_id": group.id,

@@ -53,6 +53,11 @@ def queue(session, event_: Event) -> None:
     session.info.setdefault(_KEY, []).append(event_)
 
 
+def queued(session) -> list[Event]:
+    """The messages queued on the session's transaction so far (for translators)."""
+    return list(session.info.get(_KEY, []))
+
+
 def subscribe(app: Flask, subscriber: Subscriber) -> None:
     """Have `subscriber` called with each message after its transaction commits."""
     app.extensions.setdefault(_KEY, []).append(subscriber)

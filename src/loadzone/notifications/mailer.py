@@ -1,4 +1,8 @@
-"""Outgoing e-mail through Flask-Mailman, sent off the request path with retries."""
+"""Mail settings for Flask-Mailman, and the in-memory outbox of sign-in links.
+
+Notification mail goes through the durable outbox (`outbox.py`, `courier.py`); a sign-in
+link is valid for 15 minutes only, so it is sent from memory, off the request path.
+"""
 
 from __future__ import annotations
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
+from sqlalchemy import select
 
+from loadzone.booking import extend
 from loadzone.core import facts
 from loadzone.core.timeutil import isoformat
 from loadzone.extensions import db
-from loadzone.models import Booking, QueueRequest
+from loadzone.models import Booking, Group, QueueRequest, Vm
 from loadzone.notifications import notify
 
 WHY_CANCELLED = {
@@ -24,22 +26,30 @@ def _hours(span: timedelta) -> str:
     return f"{hours:.0f}" if hours == int(hours) else f"{hours:.1f}"
 
 
+def _about(b, *, ends: bool = True) -> dict:
+    """Who and what a booking notification is about, so that it reads alone in a chat."""
+    group = db.session.scalar(
+        select(Group.name).join(Vm, Vm.group_id == Group.id).where(Vm.id == b.vm_id)
+    )
+    return dict(vm_id=b.vm_id, owner=b.owner, expires_at=b.end if ends else None, group_name=group)
+
+
 def _booking(fact: facts.BookingFact) -> None:
     b, at, who = fact.booking, fact.at, fact.actor
     if isinstance(fact, facts.BookingStarted) and fact.how == "reservation":
         text = f"Your reservation of VM {b.vm_id} has started; it ends at {isoformat(b.end)}"
-        notify.record("reservation_started", text, at, vm_id=b.vm_id, recipient=b.owner)
+        notify.record("reservation_started", text, at, recipient=b.owner, **_about(b))
         return
     if isinstance(fact, facts.BookingStarted):
         how = " from the queue" if fact.how == "queue" else ""
         text = f"{b.owner} booked VM {b.vm_id} for {_hours(b.end - b.start)} h{how}"
-        notify.record("vm_booked", text, at, vm_id=b.vm_id, actor=who)
+        notify.record("vm_booked", text, at, actor=who, **_about(b))
     elif isinstance(fact, facts.ReservationMade):
         text = f"{who} reserved VM {b.vm_id} from {isoformat(b.start)} to {isoformat(b.end)}"
-        notify.record("vm_reserved", text, at, vm_id=b.vm_id, actor=who)
+        notify.record("vm_reserved", text, at, actor=who, **_about(b))
     elif isinstance(fact, facts.BookingRetimed) and fact.how == "renew":
         text = f"{who} renewed VM {b.vm_id} by {fact.hours} h"
-        notify.record("vm_renewed", text, at, vm_id=b.vm_id, actor=who)
+        notify.record("vm_renewed", text, at, actor=who, **_about(b))
     elif isinstance(fact, facts.BookingEnded):
         _ended(fact)
     elif isinstance(fact, facts.ReservationCancelled) and fact.why in WHY_CANCELLED:
@@ -47,25 +57,27 @@ def _booking(fact: facts.BookingFact) -> None:
             f"Your reservation of VM {b.vm_id} from {isoformat(b.start)} was cancelled: "
             f"{WHY_CANCELLED[fact.why]}"
         )
-        notify.record(
-            "reservation_cancelled", text, at, vm_id=b.vm_id, actor=who, recipient=b.owner
-        )
+        about = _about(b, ends=False)
+        notify.record("reservation_cancelled", text, at, actor=who, recipient=b.owner, **about)
     elif isinstance(fact, facts.ExpiryWarned):
         text = f"Your booking of VM {b.vm_id} ends in {fact.minutes} min"
-        notify.record("expiry_warning", text, at, vm_id=b.vm_id, recipient=b.owner, mail_to=b.owner)
+        note = notify.record(
+            "expiry_warning", text, at, recipient=b.owner, mail_to=b.owner, **_about(b)
+        )
+        extend.create(current_app.extensions["loadzone.settings"].secret_key, note.id, b.id, at)
 
 
 def _ended(fact: facts.BookingEnded) -> None:
-    b, at = fact.booking, fact.at
+    b, at, about = fact.booking, fact.at, _about(fact.booking, ends=False)
     if fact.reason == "expired":
         text = f"VM {b.vm_id} of {b.owner} was released: its booking ended at {isoformat(b.end)}"
-        notify.record("vm_auto_released", text, at, vm_id=b.vm_id, mail_to=b.owner)
+        notify.record("vm_auto_released", text, at, mail_to=b.owner, **about)
     elif fact.reason == "idle":
         text = f"Your booking of VM {b.vm_id} was released: no heartbeat arrived in time"
-        notify.record("vm_idle_released", text, at, vm_id=b.vm_id, recipient=b.owner)
+        notify.record("vm_idle_released", text, at, recipient=b.owner, **about)
     else:
         text = f"{fact.actor} released VM {b.vm_id}"
-        notify.record("vm_released", text, at, vm_id=b.vm_id, actor=fact.actor)
+        notify.record("vm_released", text, at, actor=fact.actor, **about)
 
 
 def _queue(fact: facts.QueueChanged) -> None:
@@ -80,6 +92,7 @@ def _queue(fact: facts.QueueChanged) -> None:
             vm_id=vms[0] if len(vms) == 1 else None,
             recipient=request.owner,
             mail_to=request.owner,
+            owner=request.owner,
         )
     elif fact.what == "expired":
         text = f"Your wait in the queue ran out (request {request.id}); nothing was granted"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app, has_request_context, request
 from sqlalchemy import and_, exists, func, insert, or_, select
 
+from loadzone.booking import extend
 from loadzone.core import events
 from loadzone.extensions import db
 from loadzone.models import Notification, NotificationRead, User
@@ -42,6 +44,9 @@ def record(
     actor: str | None = None,
     recipient: str | None = None,
     mail_to: str | None = None,
+    owner: str | None = None,
+    expires_at: datetime | None = None,
+    group_name: str | None = None,
 ) -> Notification:
     """Store a notification in the current transaction and queue its realtime event."""
     assert type_ in BROADCAST_TYPES | PERSONAL_TYPES, type_
@@ -53,13 +58,41 @@ def record(
         actor=actor,
         recipient=recipient,
         created_at=now,
+        owner=owner,
+        expires_at=expires_at,
+        group_name=group_name,
     )
     # A Core insert: this runs on every booking, and an ORM flush costs several times more.
     note_id = db.session.execute(insert(Notification).values(values).returning(Notification.id))
     note = Notification(id=note_id.scalar_one(), **values)
-    payload = notification_dict(note)
+    payload = as_dict(note)
     events.queue(db.session, events.Event("notification", payload, recipient, mail_to))
     return note
+
+
+def public_base() -> str:
+    """Where people reach this server: LOADZONE_PUBLIC_URL, else the address asked for, else
+    the bound host and port (a job has no request)."""
+    settings = current_app.extensions["loadzone.settings"]
+    if settings.public_url:
+        return settings.public_url
+    if has_request_context():
+        return request.host_url.rstrip("/")
+    return f"http://{settings.host}:{settings.port}"
+
+
+def extend_url(notification_id: int) -> str:
+    """The one-click extend link of an expiry warning (derived, never stored)."""
+    secret = current_app.extensions["loadzone.settings"].secret_key
+    return f"{public_base()}/extend/{extend.token_for(secret, notification_id)}"
+
+
+def as_dict(note: Notification, read: bool | None = None) -> dict:
+    """The notification object of the API, the socket event, the mail and the webhook."""
+    data = notification_dict(note, read)
+    if note.type == "expiry_warning":
+        data["extend_url"] = extend_url(note.id)
+    return data
 
 
 def _read_mark(email: str):
@@ -83,8 +116,7 @@ def list_for(email: str, limit: int, before_id: int | None) -> tuple[list[dict],
         query = query.where(Notification.id < before_id)
     rows = db.session.execute(query.order_by(Notification.id.desc()).limit(limit + 1)).all()
     items = [
-        notification_dict(note, read=bool(marked) or note.id <= read_upto)
-        for note, marked in rows[:limit]
+        as_dict(note, read=bool(marked) or note.id <= read_upto) for note, marked in rows[:limit]
     ]
     next_id = rows[limit - 1][0].id if len(rows) > limit else None
     return items, next_id

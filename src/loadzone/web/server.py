@@ -37,6 +37,7 @@ class Server(BaseApplication):
         from loadzone.core import storage
         from loadzone.hooks import worker
         from loadzone.inventory import probing
+        from loadzone.notifications import courier
         from loadzone.web import socket_guard, startup
 
         # Serve at once: until the database answers, every request gets a 503 saying why.
@@ -46,6 +47,7 @@ class Server(BaseApplication):
             [
                 lambda: storage.upgrade(app),
                 lambda: jobs.start(app, self.settings.sweep_seconds),
+                lambda: courier.start(app),
                 lambda: worker.start(app),
                 lambda: probing.start(app, self.settings.health_seconds),
                 lambda: socket_guard.start(app),

@@ -1,7 +1,7 @@
 """the event counter
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 
 One row holding the last `seq` given to a Socket.IO event and the last one given to an
 event for everyone: each transaction that emits takes a block of numbers from it.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | Sequence[str] | None = "0007"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

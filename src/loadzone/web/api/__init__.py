@@ -44,6 +44,7 @@ def page(items: list[dict], next_id: int | None, **extra) -> dict:
 def init_app(app: APIFlask) -> None:
     from loadzone.web.api import (
         bookings,
+        deliveries,
         docs,
         errors,
         groups,
@@ -59,6 +60,18 @@ def init_app(app: APIFlask) -> None:
 
     errors.init_app(app)
     guard.init_app(app)
-    for module in (session, me, preferences, vms, bookings, queue, groups, history, usage, docs):
+    for module in (
+        session,
+        me,
+        preferences,
+        vms,
+        bookings,
+        queue,
+        groups,
+        history,
+        usage,
+        deliveries,
+        docs,
+    ):
         app.register_blueprint(module.bp)
     app.register_blueprint(session.verify_bp)

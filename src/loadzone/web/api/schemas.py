@@ -339,6 +339,12 @@ class NotificationOut(Schema):
     actor = fields.String(allow_none=True)
     created_at = fields.String(metadata={"format": "date-time"})
     read = fields.Boolean()
+    owner = fields.String(allow_none=True, metadata={"description": "The booking's owner"})
+    expires_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    group_name = fields.String(allow_none=True, metadata={"description": "The VM's group"})
+    extend_url = fields.String(
+        metadata={"description": "expiry_warning only: opens the one-click extend page"}
+    )
 
 
 class NotificationPage(Schema):
@@ -395,3 +401,37 @@ class CalendarOut(Schema):
         required=True,
         metadata={"description": "Secret iCalendar address; a new one replaces the old one"},
     )
+
+
+# -- deliveries (the outbox) ---------------------------------------------------------------
+
+
+class DeliveryQuery(PageQuery):
+    state = fields.String(
+        load_default="failed",
+        validate=validators.OneOf(("pending", "sent", "failed")),
+        metadata={"description": "pending, sent or failed (default)"},
+    )
+
+
+class DeliveryOut(Schema):
+    id = fields.Integer()
+    channel = fields.String(metadata={"description": "mail or webhook"})
+    notification_id = fields.Integer(allow_none=True)
+    target = fields.String(metadata={"description": "The e-mail address or the webhook URL"})
+    key = fields.String(metadata={"description": "Idempotency-Key / Message-ID, stable"})
+    state = fields.String()
+    attempts = fields.Integer()
+    next_at = fields.String(metadata={"format": "date-time"})
+    last_error = fields.String(allow_none=True)
+    created_at = fields.String(metadata={"format": "date-time"})
+    sent_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+
+
+class DeliveryPage(Schema):
+    items = fields.List(fields.Nested(DeliveryOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+class DeliveryRetried(DeliveryOut):
+    """The delivery, pending again (its own name: the spec may hold a schema once)."""
