@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from loadzone.core import storage
+from loadzone.notifications import courier
 from loadzone.notifications.notify import BROADCAST_TYPES, PERSONAL_TYPES
 from tests.api.conftest import error_of
 from tests.conftest import sign_in, utc
@@ -83,7 +84,7 @@ def test_mail_follows_the_preferences(app_factory, smtp):
             with storage.transaction():
                 assert due.warn_due(vm_id, utc(minutes=90), app.extensions["loadzone.rules"])
     # Every queued mail is delivered (or was never queued) once the pool has drained.
-    app.extensions["loadzone.outbox"].pool.shutdown(wait=True)
+    courier.Courier(app).drain()
     mails = []
     while not inbox.messages.empty():
         recipients, message = inbox.next()

@@ -56,7 +56,7 @@ def mail(payload: dict) -> tuple[str, str]:
     lines += [f"{label}: {payload[key]}" for label, key in FACTS if payload.get(key)]
     if payload.get("extend_url"):
         lines += ["", f"Add an hour with one click: {payload['extend_url']}"]
-    subject = SUBJECTS.get(payload["type"], "LoadZone: " + payload["type"])
+    subject = SUBJECTS.get(payload["type"], "LoadZone: " + payload["type"].replace("_", " "))
     return subject, "\n".join(lines) + "\n\n-- LoadZone"
 
 
