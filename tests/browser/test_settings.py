@@ -8,6 +8,7 @@ import requests
 from icalendar import Calendar
 from playwright.sync_api import expect
 
+from loadzone.notifications import preferences
 from tests.browser.conftest import ADMIN
 from tests.conftest import api_session
 
@@ -16,10 +17,10 @@ pytestmark = pytest.mark.browser
 
 def open_settings(page) -> None:
     """Reach the page from the menu with the keyboard."""
-    page.locator('.tabs a[data-view="settings"]').focus()
+    page.locator('a[data-view="settings"]').focus()
     page.keyboard.press("Enter")
     expect(page.locator("#settings-title")).to_be_focused()
-    expect(page.locator("#prefs-list input")).to_have_count(13)
+    expect(page.locator("#prefs-list input")).to_have_count(len(preferences.TYPES))
 
 
 def feed_uids(url: str) -> set[str]:

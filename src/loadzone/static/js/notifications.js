@@ -17,6 +17,7 @@ const KINDS = {
   reservation_cancelled: "released",
   queue_expired: "warning",
   vm_reset_failed: "warning",
+  vm_book_hook_failed: "warning",
   queue_granted: "granted",
 };
 // What matters enough to stay longer and to reach the desktop.

@@ -22,7 +22,7 @@ function show(moveFocus) {
   for (const section of document.querySelectorAll("main > .view")) {
     section.hidden = section.dataset.view !== name;
   }
-  for (const link of document.querySelectorAll(".tabs a")) {
+  for (const link of document.querySelectorAll("a[data-view]")) {
     if (link.dataset.view === name) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
