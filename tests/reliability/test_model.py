@@ -27,7 +27,7 @@ from loadzone.extensions import db
 from loadzone.identity.permissions import Actor
 from loadzone.inventory import catalog
 from loadzone.models import Booking as BookingRow
-from loadzone.models import HistoryEntry, Notification, NotificationRead, User, Vm
+from loadzone.models import ExtendLink, HistoryEntry, Notification, NotificationRead, User, Vm
 from tests.unit import due
 
 RULES = Rules(max_hours=24, max_active_bookings=0, warning_minutes=60)
@@ -76,7 +76,15 @@ class BookingModel(RuleBasedStateMachine):
         self.context = self.app.app_context()
         self.context.push()
         with storage.transaction():
-            for table in (NotificationRead, Notification, HistoryEntry, BookingRow, Vm, User):
+            for table in (
+                ExtendLink,
+                NotificationRead,
+                Notification,
+                HistoryEntry,
+                BookingRow,
+                Vm,
+                User,
+            ):
                 db.session.execute(delete(table))
         for vm_id in VMS:
             self.call(catalog.add_vm, ADMIN, T0, vm_id)

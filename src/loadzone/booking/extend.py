@@ -13,7 +13,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from loadzone.booking import bookings, slots
 from loadzone.booking.policies import Rules
@@ -48,6 +48,9 @@ def _digest(token: str) -> str:
 
 def create(secret: str, notification_id: int, booking_id: int, now: datetime) -> None:
     """Keep the hash of a warning's extend link (in the warning's transaction)."""
+    # A notification id seen before (SQLite reuses the highest id after a data import
+    # replaced everything) makes the same token: the old link gives way.
+    db.session.execute(delete(ExtendLink).where(ExtendLink.notification_id == notification_id))
     db.session.execute(
         insert(ExtendLink).values(
             token_hash=_digest(token_for(secret, notification_id)),

@@ -15,9 +15,12 @@ from loadzone.inventory import labels as vm_labels
 from loadzone.models import (
     ApiToken,
     Booking,
+    CalendarFeed,
+    ExtendLink,
     Group,
     HistoryEntry,
     LoginLink,
+    MailPreference,
     Notification,
     NotificationRead,
     QueueRequest,
@@ -292,6 +295,7 @@ def import_state(data, now, replace: bool = False) -> dict:
                 "use --replace to overwrite it."
             )
         for table in (
+            ExtendLink,
             NotificationRead,
             Notification,
             HistoryEntry,
@@ -302,6 +306,8 @@ def import_state(data, now, replace: bool = False) -> dict:
             Group,
             ApiToken,
             LoginLink,
+            MailPreference,
+            CalendarFeed,
             User,
         ):
             db.session.execute(delete(table))
