@@ -30,6 +30,7 @@ REDIS_URL = os.environ.get("LOADZONE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 TABLES = (
     "notification_reads, notifications, history, bookings, requests, vm_labels, api_tokens, "
+    "usage_days, usage_marks, usage_people, usage_vm_groups, "
     "login_links, vms, groups, users"
 )
 ROOT = Path(__file__).resolve().parent.parent
