@@ -14,13 +14,15 @@ from sqlalchemy import func, select
 from loadzone.extensions import db
 from loadzone.models import Booking, UsageDay, UsageMark, UsagePerson
 from loadzone.reporting import rollup
-from loadzone.reporting.rollup import DAY, held_until, midnight
+from loadzone.reporting.rollup import DAY, midnight
 
 HELD = ("active", "ended")
 
 
 def held(since: datetime, until: datetime, vms: dict) -> tuple[dict, dict] | None:
     """({vm_id: [bookings, hours]}, {group: owners}) or None when the days cannot serve."""
+    from loadzone.reporting import usage  # usage chooses this path: import it late
+
     s = db.session
     first_whole = midnight(since) if since == midnight(since) else midnight(since) + DAY
     edge = rollup.rolled_until(s)
@@ -38,18 +40,23 @@ def held(since: datetime, until: datetime, vms: dict) -> tuple[dict, dict] | Non
     for vm_id, count, seconds in s.execute(days):
         if vm_id in per_vm:
             per_vm[vm_id][0] += count
-            per_vm[vm_id][1] += seconds
+            per_vm[vm_id][1] += seconds / 3600.0
     owners = select(UsagePerson.group_id, UsagePerson.owner).where(
         UsagePerson.last_day >= first_whole
     )
     for group, owner in s.execute(owners):
         people.setdefault(None if group == rollup.NO_GROUP else group, set()).add(owner)
-    for row in _left_edge(s, since, first_whole):
-        _add(per_vm, people, vms, row, since, first_whole, counts=True)
-    for row in _right_edge(s, edge, until):
-        _add(per_vm, people, vms, row, edge, until, counts=row.start >= edge)
-    for totals in per_vm.values():
-        totals[1] /= 3600.0
+    # Left: ended bookings begun before the first whole day and held after since; the
+    # days' reach says how far back they may begin.
+    lookback = s.scalar(select(func.min(UsageMark.day)).where(UsageMark.reach > since))
+    if lookback is not None and lookback < first_whole:
+        rows = usage.held_in(
+            since, first_whole, Booking.state == "ended", Booking.start >= lookback
+        )
+        usage.add_held(per_vm, people, vms, rows)
+    # Right: from the end of the rolled-up days to until; counted if begun there.
+    rows = usage.held_in(edge, until, Booking.end > edge, counted=Booking.start >= edge)
+    usage.add_held(per_vm, people, vms, rows)
     return per_vm, people
 
 
@@ -57,45 +64,11 @@ def _inserted_since(s, edge: datetime) -> bool:
     """A booking added after the roll-up inside the rolled days (only data loaded behind
     the app's back does that) makes the days stale."""
     max_id = s.scalar(select(func.max(UsageMark.max_id)))
+    if s.scalar(select(func.max(Booking.id))) == max_id:
+        return False
     found = s.scalar(
         select(Booking.id)
         .where(Booking.id > max_id, Booking.start < edge, Booking.state.in_(HELD))
         .limit(1)
     )
     return found is not None
-
-
-def _columns():
-    return select(
-        Booking.vm_id, Booking.owner, Booking.state, Booking.start, Booking.end, Booking.ended_at
-    )
-
-
-def _left_edge(s, since: datetime, first_whole: datetime):
-    """Ended bookings that began before the first whole day and were held after since: the
-    days' reach says how far back they may begin."""
-    lookback = s.scalar(select(func.min(UsageMark.day)).where(UsageMark.reach > since))
-    if lookback is None or lookback >= first_whole:
-        return []
-    return s.execute(
-        _columns().where(
-            Booking.state == "ended", Booking.start >= lookback, Booking.start < first_whole
-        )
-    )
-
-
-def _right_edge(s, edge: datetime, until: datetime):
-    return s.execute(
-        _columns().where(Booking.state.in_(HELD), Booking.end > edge, Booking.start < until)
-    )
-
-
-def _add(per_vm, people, vms, row, lo, hi, *, counts: bool) -> None:
-    """The part of one booking inside [lo, hi)."""
-    end = held_until(row.state, row.end, row.ended_at)
-    if end <= row.start or end <= lo or row.start >= hi or row.vm_id not in per_vm:
-        return
-    per_vm[row.vm_id][1] += (min(end, hi) - max(row.start, lo)).total_seconds()
-    if counts:
-        per_vm[row.vm_id][0] += 1
-    people.setdefault(vms[row.vm_id], set()).add(row.owner)
