@@ -187,6 +187,10 @@ def create(port: int, config: dict) -> Flask:
             "token_endpoint_auth_methods_supported": CodeGrant.TOKEN_ENDPOINT_AUTH_METHODS,
         }
 
+    @app.get("/favicon.ico")
+    def favicon():
+        return "", 204  # keeps the browser's console free of a 404
+
     @app.get("/jwks")
     def jwks():
         return {"keys": [key.as_dict(private=False)]}
