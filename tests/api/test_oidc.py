@@ -141,6 +141,8 @@ def test_other_domain_is_refused(server_factory, provider):
     client, page = sign_in(server.url, "eve")
     assert "example.com" in refused(page, 403, "domain_not_allowed")
     assert me(client, server.url).status_code == 401
+    _, page = sign_in(server.url, "odd")
+    assert "did not send your e-mail" in refused(page, 403, "invalid_email")
     assert sign_in(server.url, "alice")[1].url == server.url + "/"
 
 

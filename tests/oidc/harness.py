@@ -22,6 +22,7 @@ USERS = {
     "boss": {"email": "boss@example.com", "email_verified": True, "groups": [ADMIN_GROUP]},
     "mallory": {"email": "mallory@example.com", "email_verified": False},
     "eve": {"email": "eve@elsewhere.org", "email_verified": True},
+    "odd": {"email": "not an address", "email_verified": True},
 }
 
 

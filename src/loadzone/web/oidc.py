@@ -18,7 +18,7 @@ from joserfc.errors import JoseError
 
 from loadzone.core.storage import transaction
 from loadzone.core.timeutil import utcnow
-from loadzone.errors import NotAllowed
+from loadzone.errors import DomainError
 from loadzone.identity import auth, oidc
 from loadzone.web.pages import login_page
 
@@ -64,6 +64,7 @@ def _base() -> str:
 def start():
     """Off to the provider with a fresh state, nonce and PKCE challenge."""
     client = _client()
+    _forget_attempts()  # one attempt per browser: abandoned ones would swell the cookie
     try:
         _metadata(client)
         return client.authorize_redirect(_base() + "/auth/oidc/callback")
@@ -101,7 +102,7 @@ def callback():
             auth.start_session(user)
     except Refused as refusal:
         return _refused(refusal, refusal.__cause__)
-    except NotAllowed as exc:
+    except DomainError as exc:  # who the claims name may not sign in
         return _refused(Refused(exc.code, 403), None)
     session[ID_TOKEN] = token.get("id_token")  # the hint for the provider's logout
     log.info("OpenID Connect sign-in accepted")
@@ -115,9 +116,14 @@ def _refused(refusal: Refused, cause: BaseException | None):
         refusal.reason,
         f" ({type(cause).__name__})" if cause else "",
     )
+    _forget_attempts()
+    return login_page(oidc_error=refusal.reason), refusal.status
+
+
+def _forget_attempts() -> None:
+    """Drop the state, nonce and verifier of unfinished sign-ins."""
     for key in [key for key in session if key.startswith(f"_state_{NAME}_")]:
         session.pop(key)
-    return login_page(oidc_error=refusal.reason), refusal.status
 
 
 def end_session_url(id_token: str | None) -> str | None:
