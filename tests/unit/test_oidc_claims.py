@@ -47,3 +47,14 @@ def test_admin_group_by_dotted_path_or_plain_claim():
     assert not oidc.in_group({"groups": ["lz-admins-not"]}, "groups", "lz")
     assert not oidc.in_group({"groups": {"lz": True}}, "groups", "lz")
     assert not oidc.in_group({"groups": ["lz"]}, "groups", None)
+
+
+def test_oidc_mode_needs_an_issuer_and_a_client(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOADZONE_AUTH_MODE", "oidc")
+    with pytest.raises(SystemExit, match="OIDC_ISSUER and LOADZONE_OIDC_CLIENT_ID"):
+        load_settings(tmp_path)
+    monkeypatch.setenv("LOADZONE_OIDC_ISSUER", "https://sso.example.com/realms/x/")
+    monkeypatch.setenv("LOADZONE_OIDC_CLIENT_ID", "loadzone")
+    settings = load_settings(tmp_path)
+    assert settings.oidc_issuer == "https://sso.example.com/realms/x"
+    assert settings.oidc_groups_claim == "groups" and settings.oidc_admin_group is None
