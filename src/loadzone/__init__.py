@@ -15,6 +15,7 @@ from loadzone.extensions import db
 from loadzone.hooks import runs as hook_runs
 from loadzone.notifications import channels, mailer, notices, outbox
 from loadzone.web import api, broadcast, extend_page, feeds, pages, ratelimit, realtime, security
+from loadzone.web import oidc as oidc_signin
 
 __all__ = ["create_app"]
 
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> API
     pages.init_app(app)
     feeds.init_app(app)
     extend_page.init_app(app)
+    oidc_signin.init_app(app, settings)
 
     @app.get("/healthz")
     @app.doc(hide=True)

@@ -49,6 +49,8 @@ class User(db.Model):
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     # Notifications with an id at or below this are read ("mark all read").
     read_upto: Mapped[int] = mapped_column(BigId, default=0)
+    # Admin by the identity provider's group claim, as of the person's last OIDC sign-in.
+    idp_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class Group(db.Model):
