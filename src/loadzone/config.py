@@ -134,6 +134,10 @@ class Settings:
     # Deliveries (e-mail, webhook) are retried with back-off for this long, then failed.
     delivery_hours: int = 24
     webhook_format: str = "json"  # json | teams
+    # Operations: /metrics (off | on, with a bearer token when set) and the log line format.
+    metrics: str = "off"
+    metrics_token: str | None = None
+    log_format: str = "text"  # text | json
 
     @property
     def secure_cookies(self) -> bool:
@@ -182,6 +186,11 @@ def load_settings(instance_path: str | os.PathLike | None = None, **overrides) -
         health_seconds=_seconds("HEALTH_SECONDS", 0.0, zero=True),
         delivery_hours=_int("DELIVERY_HOURS", 24, 1),
         webhook_format=_choice("WEBHOOK_FORMAT", ("json", "teams")),
+    )
+    values.update(
+        metrics=_choice("METRICS", ("off", "on")),
+        metrics_token=_env("METRICS_TOKEN"),
+        log_format=_choice("LOG_FORMAT", ("text", "json")),
     )
     values.update(overrides)
     return Settings(**values)
