@@ -50,13 +50,14 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """The plain format, with ` [request id]` at the end of lines written for a request."""
+    """The plain format, with ` [request id]` after the message of lines written for a request
+    (before any traceback)."""
 
     def __init__(self):
         super().__init__(TEXT)
 
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        text = super().formatMessage(record)
         request_id = getattr(record, "request_id", None)
         return f"{text} [{request_id}]" if request_id else text
 
