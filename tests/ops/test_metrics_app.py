@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text, update
 
 from loadzone.core import logs, storage, trace
@@ -16,7 +18,7 @@ from loadzone.extensions import db
 from loadzone.models import Delivery, HistoryEntry
 from loadzone.notifications import outbox
 from loadzone.web.requestids import accepted
-from tests.conftest import sign_in
+from tests.conftest import ROOT, sign_in
 from tests.ops.scrape import samples, value
 
 
@@ -120,3 +122,17 @@ def test_json_lines_carry_the_request_id_extras_and_the_traceback():
     assert line["request_id"] == "abc-1" and line["route"] == "/api/vms/<vm_id>"
     assert "ValueError: boom" in line["exc"]
     assert logs.TextFormatter().format(record).splitlines()[0].endswith("failed x [abc-1]")
+
+
+SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
+
+
+def test_the_grafana_dashboard_asks_only_for_metrics_that_exist(metered):
+    dashboard = json.loads((ROOT / "deploy/grafana/loadzone.json").read_text())
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    asked = {name for expr in exprs for name in re.findall(r"loadzone_[a-z_]+", expr)}
+    families = text_string_to_metric_families(metered.test_client().get("/metrics").text)
+    exposed = {f.name + suffix for f in families for suffix in SUFFIXES.get(f.type, ("",))}
+
+    assert len(exprs) >= 10
+    assert asked <= exposed, asked - exposed
