@@ -144,6 +144,10 @@ class Settings:
     oidc_admin_group: str | None = None
     oidc_groups_claim: str = "groups"
     oidc_label: str = ""
+    # Operations: /metrics (off | on, with a bearer token when set) and the log line format.
+    metrics: str = "off"
+    metrics_token: str | None = None
+    log_format: str = "text"  # text | json
 
     @property
     def secure_cookies(self) -> bool:
@@ -194,6 +198,11 @@ def load_settings(instance_path: str | os.PathLike | None = None, **overrides) -
         webhook_format=_choice("WEBHOOK_FORMAT", ("json", "teams")),
     )
     values.update(_oidc(auth_mode))
+    values.update(
+        metrics=_choice("METRICS", ("off", "on")),
+        metrics_token=_env("METRICS_TOKEN"),
+        log_format=_choice("LOG_FORMAT", ("text", "json")),
+    )
     values.update(overrides)
     return Settings(**values)
 

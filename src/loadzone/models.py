@@ -211,6 +211,8 @@ class HistoryEntry(db.Model):
     start: Mapped[datetime] = mapped_column(UtcDateTime)
     end: Mapped[datetime | None] = mapped_column(UtcDateTime)
     booking_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    # The X-Request-ID of the HTTP request that made the change (None for jobs and the CLI).
+    request_id: Mapped[str | None] = mapped_column(String(128))
 
 
 class Notification(db.Model):
