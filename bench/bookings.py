@@ -2,7 +2,7 @@
 
 `GET /api/usage?days=30` and `?days=7`, and the calendar's read of the next 7 days
 (`GET /api/bookings?from=<now>&to=<now+7d>&state=reserved,active&limit=500`, every page by
-`next_cursor`): each request at p99 < 100 ms for one client, and the same with 4 clients at
+`next_cursor`): each request at p99 < 100 ms for one client, and the same with 16 clients at
 once (informative: they share two cores with the server and the database), next to
 `GET /healthz` asked by the same clients in the same run; with the plans of the statements
 behind each.
@@ -16,7 +16,8 @@ import time
 from datetime import timedelta
 
 from loadzone.booking import reservations
-from loadzone.reporting import usage
+from loadzone.extensions import db
+from loadzone.reporting import rollup, usage
 
 from . import seed
 from .context import BACKEND_NAMES, Context
@@ -29,7 +30,7 @@ P99_MS = 100
 WINDOW = timedelta(days=7)
 LIMIT = 500
 STATES = "reserved,active"
-CLIENTS = (1, 4)
+CLIENTS = (1, 16)
 KINDS = ("usage 30 days", "usage 7 days", "window", "/healthz")
 
 
@@ -168,6 +169,12 @@ def measure(ctx: Context, backend: str) -> None:
         f"{name}: {data.count:,} bookings of {len(data.vm_ids)} VMs and {data.records:,} "
         f"audit records inserted in {time.monotonic() - began:.1f}s"
     )
+    began = time.monotonic()
+    with app_on(url, ctx.folder(f"bookings-rollup-{backend}")):
+        # The rows went in behind the app's back; migration 0005 does this on an upgrade.
+        days = rollup.advance(db.session, seed.utcnow())
+        db.session.commit()
+    ctx.log(f"{name}: {days} days rolled up in {time.monotonic() - began:.1f}s")
     per_kind = ctx.size(120, 24)
     results = {}
     with Server(url, ctx.folder(f"bookings-{backend}")) as server:

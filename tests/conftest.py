@@ -31,6 +31,7 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 TABLES = (
     "mail_preferences, calendar_feeds, "
     "notification_reads, notifications, history, bookings, requests, vm_labels, api_tokens, "
+    "usage_days, usage_marks, usage_people, usage_vm_groups, "
     "login_links, vms, groups, users, event_counter, deliveries, extend_links"
 )
 TABLES += ", hook_runs"

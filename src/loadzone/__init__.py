@@ -9,12 +9,24 @@ from apiflask import APIFlask
 from loadzone.booking import queue
 from loadzone.booking.policies import Rules
 from loadzone.config import Settings, load_settings
-from loadzone.core import events, storage
+from loadzone.core import events, logs, storage
 from loadzone.errors import Unavailable
 from loadzone.extensions import db
 from loadzone.hooks import runs as hook_runs
 from loadzone.notifications import channels, mailer, notices, outbox
-from loadzone.web import api, broadcast, extend_page, feeds, pages, ratelimit, realtime, security
+from loadzone.web import (
+    api,
+    broadcast,
+    extend_page,
+    feeds,
+    metrics,
+    pages,
+    ratelimit,
+    realtime,
+    requestids,
+    security,
+)
+from loadzone.web import oidc as oidc_signin
 
 __all__ = ["create_app"]
 
@@ -55,9 +67,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> API
     )
     _configure(app, settings)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_format)
     db.init_app(app)
     with app.app_context():
         storage.configure_engine(db.engine)
@@ -67,6 +77,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> API
     events.translate(app, hook_runs.translate)  # book hooks of what was granted too
     events.translate(app, broadcast.translate)
     events.translate(app, notices.translate)
+    requestids.init_app(app)
+    metrics.init_app(app, settings)
     ratelimit.init_app(app, settings)
     mailer.init_app(app, settings)
     security.init_app(app, settings)
@@ -76,6 +88,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> API
     pages.init_app(app)
     feeds.init_app(app)
     extend_page.init_app(app)
+    oidc_signin.init_app(app, settings)
 
     @app.get("/healthz")
     @app.doc(hide=True)

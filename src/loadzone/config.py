@@ -134,6 +134,20 @@ class Settings:
     # Deliveries (e-mail, webhook) are retried with back-off for this long, then failed.
     delivery_hours: int = 24
     webhook_format: str = "json"  # json | teams
+    # OpenID Connect sign-in: on when an issuer is set (beside `link`/`open`, or alone in
+    # `oidc` mode). The admin group is looked up in the claim `oidc_groups_claim` (a dotted
+    # path such as realm_access.roles works too).
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scopes: str = "openid email profile"
+    oidc_admin_group: str | None = None
+    oidc_groups_claim: str = "groups"
+    oidc_label: str = ""
+    # Operations: /metrics (off | on, with a bearer token when set) and the log line format.
+    metrics: str = "off"
+    metrics_token: str | None = None
+    log_format: str = "text"  # text | json
 
     @property
     def secure_cookies(self) -> bool:
@@ -145,7 +159,7 @@ def load_settings(instance_path: str | os.PathLike | None = None, **overrides) -
     load_dotenv(os.environ.get(PREFIX + "ENV_FILE", ".env"), override=False)
     instance = Path(instance_path or _env("INSTANCE_PATH") or Path.cwd() / "instance").resolve()
     instance.mkdir(parents=True, exist_ok=True)
-    auth_mode = _choice("AUTH_MODE", ("link", "open"))
+    auth_mode = _choice("AUTH_MODE", ("link", "open", "oidc"))
     values = dict(
         instance_path=instance,
         database_url=database_url(_env("DATABASE_URL"), instance),
@@ -183,5 +197,28 @@ def load_settings(instance_path: str | os.PathLike | None = None, **overrides) -
         delivery_hours=_int("DELIVERY_HOURS", 24, 1),
         webhook_format=_choice("WEBHOOK_FORMAT", ("json", "teams")),
     )
+    values.update(_oidc(auth_mode))
+    values.update(
+        metrics=_choice("METRICS", ("off", "on")),
+        metrics_token=_env("METRICS_TOKEN"),
+        log_format=_choice("LOG_FORMAT", ("text", "json")),
+    )
     values.update(overrides)
     return Settings(**values)
+
+
+def _oidc(auth_mode: str) -> dict:
+    """The OpenID Connect block; `oidc` mode without an issuer and a client id cannot start."""
+    issuer = (_env("OIDC_ISSUER") or "").rstrip("/") or None
+    client_id = _env("OIDC_CLIENT_ID")
+    if (auth_mode == "oidc" or issuer) and not (issuer and client_id):
+        raise SystemExit(f"{PREFIX}OIDC_ISSUER and {PREFIX}OIDC_CLIENT_ID are both needed")
+    return dict(
+        oidc_issuer=issuer,
+        oidc_client_id=client_id,
+        oidc_client_secret=_env("OIDC_CLIENT_SECRET"),
+        oidc_scopes=_env("OIDC_SCOPES", "openid email profile"),
+        oidc_admin_group=_env("OIDC_ADMIN_GROUP"),
+        oidc_groups_claim=_env("OIDC_GROUPS_CLAIM", "groups"),
+        oidc_label=_env("OIDC_LABEL", ""),
+    )

@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -48,6 +49,8 @@ class User(db.Model):
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     # Notifications with an id at or below this are read ("mark all read").
     read_upto: Mapped[int] = mapped_column(BigId, default=0)
+    # Admin by the identity provider's group claim, as of the person's last OIDC sign-in.
+    idp_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class Group(db.Model):
@@ -208,6 +211,8 @@ class HistoryEntry(db.Model):
     start: Mapped[datetime] = mapped_column(UtcDateTime)
     end: Mapped[datetime | None] = mapped_column(UtcDateTime)
     booking_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    # The X-Request-ID of the HTTP request that made the change (None for jobs and the CLI).
+    request_id: Mapped[str | None] = mapped_column(String(128))
 
 
 class Notification(db.Model):
@@ -358,3 +363,46 @@ class ExtendLink(db.Model):
     notification_id: Mapped[int] = mapped_column(BigId, unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+# -- usage rollup: whole past days, so usage reads a few rows per VM and day -----------------
+class UsageDay(db.Model):
+    """Seconds held on one VM during one whole UTC day, and the bookings that began then."""
+
+    __tablename__ = "usage_days"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    day: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    vm_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bookings: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[float] = mapped_column(Float)
+
+
+class UsageMark(db.Model):
+    """A day rolled up: the latest instant a booking that began that day was held until,
+    and the highest booking id when it was rolled."""
+
+    __tablename__ = "usage_marks"
+
+    day: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    reach: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    max_id: Mapped[int] = mapped_column(BigId)
+
+
+class UsagePerson(db.Model):
+    """The last rolled-up day a person held a VM of a group (0: VMs in no group)."""
+
+    __tablename__ = "usage_people"
+
+    group_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    owner: Mapped[str] = mapped_column(String(254), primary_key=True)
+    last_day: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class UsageVmGroup(db.Model):
+    """Each VM's group when the days were rolled up (0: none, -1: the VM did not exist)."""
+
+    __tablename__ = "usage_vm_groups"
+
+    vm_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group_id: Mapped[int] = mapped_column(Integer)

@@ -18,6 +18,7 @@ from loadzone.core.storage import transaction
 from loadzone.core.timeutil import utcnow
 from loadzone.extensions import db
 from loadzone.models import HOLDING, Booking, QueueRequest
+from loadzone.reporting import rollup
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,18 @@ class Planner:
         for booking_id in due:
             self.warn(booking_id)
 
+    def roll_usage(self) -> None:
+        """Roll up the days that are over (another instance may have done it already)."""
+        with self.app.app_context():
+            try:
+                with transaction():
+                    added = rollup.advance(db.session, utcnow())
+            except Exception:
+                log.exception("usage roll-up failed; the next run tries again")
+                return
+        if added:
+            log.info("usage rolled up for %d more days", added)
+
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
         """Do what fell due while we were down, plan every booking, then run."""
@@ -201,6 +214,10 @@ class Planner:
             seconds=self.sweep_seconds,
             id="sweep",
             next_run_time=utcnow() + timedelta(seconds=self.sweep_seconds),
+        )
+        # Hourly: a day is rolled up soon after it is over, or once its last booking ends.
+        self.scheduler.add_job(
+            self.roll_usage, "interval", hours=1, id="usage-rollup", next_run_time=utcnow()
         )
         self.scheduler.start()
         log.info("scheduler started with %d bookings planned", len(rows))

@@ -138,9 +138,11 @@ def withdraw(actor: Actor, booking_id: int, now: datetime) -> Booking:
 
 
 def _after(anchor: Booking):
-    """Bookings after `anchor` in (start, id) order."""
-    return or_(
-        Booking.start > anchor.start, and_(Booking.start == anchor.start, Booking.id > anchor.id)
+    """Bookings after `anchor` in (start, id) order; the leading `start >=` lets an index on
+    start seek to the anchor instead of scanning from the first booking."""
+    return and_(
+        Booking.start >= anchor.start,
+        or_(Booking.start > anchor.start, Booking.id > anchor.id),
     )
 
 

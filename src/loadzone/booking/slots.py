@@ -13,7 +13,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from loadzone.booking.policies import HOUR, Rules
-from loadzone.core import events, facts
+from loadzone.core import events, facts, trace
 from loadzone.core.timeutil import isoformat
 from loadzone.errors import Conflict
 from loadzone.extensions import db
@@ -128,6 +128,7 @@ def audit(booking: Booking, action: str, actor: str | None, now, end=None, reaso
             start=start,
             end=end,
             booking_id=booking.id,
+            request_id=trace.request_id(),
         )
     )
 

@@ -21,7 +21,14 @@ def settings():
 
 def actor_for(email: str) -> Actor:
     admins = settings().admins
-    return Actor(email=email, is_admin=email in admins, admins_configured=bool(admins))
+    by_group = bool(settings().oidc_admin_group)
+    is_admin = email in admins or (by_group and _idp_admin(email))
+    return Actor(email=email, is_admin=is_admin, admins_configured=bool(admins) or by_group)
+
+
+def _idp_admin(email: str) -> bool:
+    """Admin by the provider's group claim at the person's last sign-in."""
+    return bool(db.session.scalar(db.select(User.idp_admin).where(User.email == email)))
 
 
 def start_session(user: User) -> None:

@@ -28,7 +28,7 @@ from loadzone.models import (
     Vm,
     VmLabel,
 )
-from loadzone.reporting import reservedfile
+from loadzone.reporting import reservedfile, rollup
 
 ACTIONS = {"book", "renew", "release"}
 REASONS = {None, "manual", "admin", "expired", "idle"}
@@ -326,6 +326,8 @@ def import_state(data, now, replace: bool = False) -> dict:
     _rebuild_bookings(entries, holders, now)
     extra.add_reservations(now)
     extra.add_waiting()
+    db.session.flush()
+    rollup.rebuild(db.session, now)
     if db.engine.dialect.name == "postgresql":
         # Explicit ids were inserted: move the sequences past them.
         for table in ("groups", "bookings"):

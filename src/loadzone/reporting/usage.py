@@ -10,6 +10,7 @@ from loadzone.core.timeutil import isoformat
 from loadzone.errors import Invalid
 from loadzone.extensions import db
 from loadzone.models import Booking, Group, QueueRequest, UtcDateTime, Vm
+from loadzone.reporting import usage_fast
 
 WINDOWS = (7, 30)
 
@@ -29,8 +30,9 @@ def _seconds(lo, hi):
     return func.extract("epoch", hi - lo)
 
 
-def _held_per_vm_and_owner(since: datetime, until: datetime):
-    """(vm_id, owner, bookings, seconds) of the time held inside [since, until)."""
+def _held_per_vm_and_owner(since: datetime, until: datetime, *where, counted=None):
+    """(vm_id, owner, bookings, seconds) of the time held inside [since, until); `where`
+    narrows the bookings, `counted` says which of them to count (default: all)."""
     lo = bindparam("since", since, type_=UtcDateTime())
     hi = bindparam("until", until, type_=UtcDateTime())
     # An ended booking held its VM until it ended; an active one until its end or now.
@@ -42,13 +44,16 @@ def _held_per_vm_and_owner(since: datetime, until: datetime):
         else_=Booking.end,
     )
     seconds = _seconds(_larger(Booking.start, lo), _smaller(held_until, hi))
+    count = func.count() if counted is None else func.sum(case((counted, 1), else_=0))
     query = (
-        select(Booking.vm_id, Booking.owner, func.count(), func.sum(seconds))
+        select(Booking.vm_id, Booking.owner, count, func.sum(seconds))
         .where(
             Booking.state.in_(("active", "ended")),
             Booking.end > since,
             Booking.start < until,
             held_until > lo,
+            held_until > Booking.start,  # held for no time: nothing to count
+            *where,
         )
         .group_by(Booking.vm_id, Booking.owner)
     )
@@ -87,6 +92,29 @@ def _queue(since: datetime, until: datetime) -> dict:
     }
 
 
+def direct(since: datetime, until: datetime, vms: dict) -> tuple[dict, dict]:
+    """({vm_id: [bookings, hours]}, {group: owners}) straight from the bookings."""
+    per_vm = {vm_id: [0, 0.0] for vm_id in vms}
+    people: dict[int | None, set[str]] = {}
+    add_held(per_vm, people, vms, _held_per_vm_and_owner(since, until))
+    return per_vm, people
+
+
+def add_held(per_vm: dict, people: dict, vms: dict, rows) -> None:
+    """Add (vm_id, owner, bookings, seconds) rows to the totals, in hours."""
+    for vm_id, owner, count, seconds in rows:
+        if vm_id not in per_vm:
+            continue  # a VM removed since
+        per_vm[vm_id][0] += count or 0
+        per_vm[vm_id][1] += float(seconds or 0) / 3600.0
+        people.setdefault(vms[vm_id], set()).add(owner)
+
+
+def held_in(since: datetime, until: datetime, *where, counted=None):
+    """The per-(VM, owner) rows of one stretch of the window, for the rolled-up path."""
+    return _held_per_vm_and_owner(since, until, *where, counted=counted)
+
+
 def report(now: datetime, days: int) -> dict:
     """Bookings, hours and occupancy per VM and per group over the last `days` days."""
     if days not in WINDOWS:
@@ -94,14 +122,7 @@ def report(now: datetime, days: int) -> dict:
     since, until = now - timedelta(days=days), now
     window_hours = days * 24.0
     vms = {vm_id: group for vm_id, group in db.session.execute(select(Vm.id, Vm.group_id))}
-    per_vm = {vm_id: [0, 0.0] for vm_id in vms}
-    people: dict[int | None, set[str]] = {}
-    for vm_id, owner, count, seconds in _held_per_vm_and_owner(since, until):
-        if vm_id not in per_vm:
-            continue  # a VM removed since
-        per_vm[vm_id][0] += count
-        per_vm[vm_id][1] += float(seconds or 0) / 3600.0
-        people.setdefault(vms[vm_id], set()).add(owner)
+    per_vm, people = usage_fast.held(since, until, vms) or direct(since, until, vms)
     groups = []
     names = dict(db.session.execute(select(Group.id, Group.name)).all())
     keys = sorted(names, key=lambda g: names[g].lower())

@@ -55,11 +55,21 @@ def login():
     """Sign in by e-mail (open mode at once, link mode by a mailed or printed link)."""
     if auth.session_email() is not None:
         return redirect(url_for("web.index"))
+    return login_page(link_error=request.args.get("error") == "link")
+
+
+def login_page(link_error: bool = False, oidc_error: str | None = None) -> str:
+    """The sign-in page, with a refused sign-in's reason when there is one."""
+    settings = _settings()
     return render_template(
         "login.html",
         boot={"locale": str(get_locale())},
-        auth_mode=_settings().auth_mode,
-        link_error=request.args.get("error") == "link",
+        auth_mode=settings.auth_mode,
+        link_error=link_error,
+        oidc=bool(settings.oidc_issuer),
+        oidc_label=settings.oidc_label,
+        oidc_error=oidc_error,
+        allowed_domains=", ".join(settings.allowed_domains),
     )
 
 

@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 from loadzone.config import load_settings
+from loadzone.core import logs
+from loadzone.web import metrics
+
+
+class JsonLogger(Logger):
+    """gunicorn's own lines (start, stop, worker deaths) as JSON like the app's."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            handler.setFormatter(logs.JsonFormatter())
 
 
 class Server(BaseApplication):
@@ -30,6 +42,11 @@ class Server(BaseApplication):
         self.cfg.set("accesslog", None)
         self.cfg.set("proc_name", "loadzone")
         self.cfg.set("control_socket_disable", True)
+        if s.log_format == "json":
+            self.cfg.set("logger_class", JsonLogger)
+        # Multi-process metrics: files of an earlier run go; a dead worker's live gauges too.
+        self.cfg.set("on_starting", lambda _arbiter: metrics.clear_multiprocess_dir())
+        self.cfg.set("child_exit", lambda _arbiter, worker: metrics.worker_exited(worker.pid))
 
     def load(self):
         from loadzone import create_app

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from loadzone.extensions import db, socketio
 from loadzone.models import ApiToken, User
+from loadzone.web import metrics
 
 log = logging.getLogger(__name__)
 CHECK_SECONDS = 1.0
@@ -30,11 +31,16 @@ class Guard:
 
     def opened(self, sid: str, credential: tuple) -> None:
         with self.lock:
+            new = sid not in self.sockets
             self.sockets[sid] = credential
+        if new:
+            metrics.sockets_changed(1)
 
     def closed(self, sid: str) -> None:
         with self.lock:
-            self.sockets.pop(sid, None)
+            held = self.sockets.pop(sid, None) is not None
+        if held:
+            metrics.sockets_changed(-1)
 
     def stale(self) -> list[str]:
         """Sockets whose token is gone or whose session epoch moved on."""

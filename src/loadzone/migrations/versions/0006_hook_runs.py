@@ -1,7 +1,7 @@
 """release and book hooks
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 
 Hook runs (`hook_runs`), written with the booking change that calls for them, and on each
 VM whether a release hook is resetting it and why it went into maintenance.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | Sequence[str] | None = "0004"
+down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -15,10 +15,13 @@ export function initLanguage() {
 
 export function initSignOut() {
   byId("sign-out")?.addEventListener("click", async () => {
+    let next = "/login";
     try {
-      await api("/api/auth/logout", { method: "POST" });
+      // After an identity-provider sign-in, its logout page ends that session too.
+      const answer = await api("/api/auth/logout", { method: "POST" });
+      next = answer?.redirect || next;
     } finally {
-      window.location.assign("/login");
+      window.location.assign(next);
     }
   });
 }

@@ -41,4 +41,4 @@ async function signIn(event) {
 
 initTheme();
 initLanguage();
-byId("login-form").addEventListener("submit", signIn);
+byId("login-form")?.addEventListener("submit", signIn);

@@ -373,6 +373,12 @@ class NoBody(Strict):
     """Actions without parameters: an empty object (or no body) and nothing else."""
 
 
+class LogoutOut(Schema):
+    redirect = fields.String(
+        metadata={"description": "the identity provider's logout page (OpenID Connect sign-in)"}
+    )
+
+
 # -- preferences and the calendar feed -------------------------------------------------------
 
 

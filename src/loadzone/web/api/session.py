@@ -12,8 +12,9 @@ from loadzone.core.storage import transaction
 from loadzone.errors import NotAllowed
 from loadzone.identity import accounts, auth
 from loadzone.notifications import mailer
+from loadzone.web import oidc
 from loadzone.web.api import now
-from loadzone.web.api.schemas import Empty, LoginIn, LoginOut, NoBody
+from loadzone.web.api.schemas import LoginIn, LoginOut, LogoutOut, NoBody
 from loadzone.web.ratelimit import limiter
 
 bp = APIBlueprint("session", __name__, url_prefix="/api/auth", tag="Sign-in")
@@ -58,6 +59,8 @@ def _send_link(email: str, link: str) -> str:
 def login(body):
     """Sign in by e-mail: at once in open mode, by a mailed link in link mode."""
     settings = auth.settings()
+    if settings.auth_mode == "oidc":
+        raise NotAllowed("Sign in with the identity provider: GET /auth/oidc/start.", "oidc_only")
     email = accounts.normalise_email(body["email"], settings.allowed_domains)
     if settings.auth_mode == "open":
         with transaction():
@@ -79,15 +82,20 @@ def login(body):
 
 @bp.post("/logout")
 @bp.input(NoBody, arg_name="body")
-@bp.output(Empty, status_code=200)
+@bp.output(LogoutOut, status_code=200)
 def logout(body):
-    """End the session: every browser signed in as this person is signed out."""
+    """End the session: every browser signed in as this person is signed out.
+
+    After an OpenID Connect sign-in, `redirect` is the provider's logout page when it has one.
+    """
     actor = auth.require_actor()
     if g.get("via_cookie"):
         with transaction():
             accounts.end_sessions(actor.email)
+    id_token = session.get(oidc.ID_TOKEN)
     session.clear()
-    return {}
+    url = oidc.end_session_url(id_token) if id_token else None
+    return {"redirect": url} if url else {}
 
 
 @verify_bp.get("/auth/verify")
