@@ -21,6 +21,7 @@ REPORT = ROOT / "docs" / "performance.md"
 ANALYSIS = Path(__file__).resolve().parent / "analysis.md"
 # name -> module, in the order they run (PostgreSQL figures reuse one database in turn).
 BENCHMARKS = {
+    "versus": "bench.versus",
     "cycles": "bench.cycles",
     "listing": "bench.listing",
     "history": "bench.audit",
