@@ -9,6 +9,7 @@ shared machine. Figures are the median of three runs (one with --quick).
 from __future__ import annotations
 
 import json
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -22,6 +23,12 @@ CONCURRENCY = (1, 4, 16, 64)
 AT = 16  # the concurrency of the headline figures
 LISTING_SMALL, LISTING_LARGE = 100, 2_000
 CYCLE_VMS = 64  # 50 in the issue; one more VM per client so no two share one at 64
+# LoadZone server settings for these figures: LOADZONE_BENCH_SERVER="workers=2 worker=gevent"
+SERVER = dict(
+    item.split("=", 1)
+    for item in os.environ.get("LOADZONE_BENCH_SERVER", "").split()
+    if "=" in item
+)
 TARGETS = {"small": 1.5, "large": 3.0, "cycles": 3.0, "healthz": 0.8, "collapse": 0.9}
 
 
@@ -139,7 +146,8 @@ def _listing(ctx: Context, backend: str, count: int, target_key: str) -> None:
     url = ctx.fresh(backend, f"versus-{count}")
     seed.insert_vms(url, count, booked=booked)
     folder = ctx.folder(f"versus-{count}-{backend}")
-    with Server(url, folder) as lz, baseline.Baseline(folder / "baseline", count, booked) as bl:
+    lz_server = Server(url, folder, **SERVER)
+    with lz_server as lz, baseline.Baseline(folder / "baseline", count, booked) as bl:
         servers = {
             "LoadZone": (lz.url, _tokens(lz.url, max(CONCURRENCY))),
             "baseline": (bl.url, _tokens(bl.url, max(CONCURRENCY))),
@@ -176,7 +184,7 @@ def _cycles(ctx: Context, backend: str) -> None:
     seed.insert_vms(url, CYCLE_VMS, prefix="cycle-")
     folder = ctx.folder(f"versus-cycles-{backend}")
     with (
-        Server(url, folder) as lz,
+        Server(url, folder, **SERVER) as lz,
         baseline.Baseline(folder / "baseline", CYCLE_VMS, prefix="cycle-") as bl,
     ):
         servers = {

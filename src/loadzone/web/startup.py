@@ -39,6 +39,11 @@ def begin(app: Flask, steps: list[Callable[[], None]]) -> None:
     threading.Thread(target=_run, args=(state, steps), name="loadzone-startup", daemon=True).start()
 
 
+def retrying(steps: list[Callable[[], None]]) -> None:
+    """Run each step until it succeeds once, in order, with the same back-off."""
+    _run(State(), steps)
+
+
 def _hold(state: State):
     if state.ready:
         return None
