@@ -14,6 +14,7 @@ from loadzone.extensions import db
 from loadzone.inventory import board, catalog
 from loadzone.inventory import labels as vm_labels
 from loadzone.serialize import vm_dict
+from loadzone.web import broadcast
 from loadzone.web.api import actor, now, rules
 from loadzone.web.api.schemas import (
     DeleteQuery,
@@ -144,9 +145,9 @@ def delete_vm(vm_id: str, query):
 @bp.output(VmOut)
 def book(vm_id: str, body):
     """Book a free VM for a whole number of hours."""
-    with transaction():
-        data = catalog.describe(bookings.book(actor(), vm_id, body["hours"], now(), rules()))
-    return data
+    with transaction() as session:
+        bookings.book_now(actor(), vm_id, body["hours"], now(), rules())
+    return _as_sent(session, vm_id)
 
 
 @bp.post("/<vm_id>/renew")
@@ -164,6 +165,12 @@ def renew(vm_id: str, body):
 @bp.output(VmOut)
 def release(vm_id: str, body):
     """Release my booking now (admins: anyone's)."""
-    with transaction():
-        data = catalog.describe(bookings.release(actor(), vm_id, now()))
-    return data
+    with transaction() as session:
+        bookings.release_now(actor(), vm_id, now())
+    return _as_sent(session, vm_id)
+
+
+def _as_sent(session, vm_id: str) -> dict:
+    # The object the browsers got with this commit: reading it again inside the
+    # transaction held SQLite's write lock for three more queries (docs/performance.md).
+    return broadcast.sent_vm(session, vm_id) or catalog.describe(catalog.get_vm(vm_id))
