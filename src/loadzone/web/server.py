@@ -38,10 +38,11 @@ class Server(BaseApplication):
         from loadzone.hooks import worker
         from loadzone.inventory import probing
         from loadzone.notifications import courier
-        from loadzone.web import leader, socket_guard, startup
+        from loadzone.web import leader, realtime, socket_guard, startup
 
         # Serve at once: until the database answers, every request gets a 503 saying why.
         app = create_app(self.settings, migrate=False)
+        realtime.start_sender(app)
         services = [
             lambda: jobs.start(app, self.settings.sweep_seconds),
             lambda: courier.start(app),
