@@ -22,7 +22,9 @@ class Request:
     body: bytes | None = None
 
     def encode(self, host: str, token: str | None) -> bytes:
-        lines = [f"{self.method} {self.path} HTTP/1.1", f"Host: {host}"]
+        # Like a browser or `requests`: compressed answers are welcome (the baseline sends
+        # none, LoadZone compresses large lists).
+        lines = [f"{self.method} {self.path} HTTP/1.1", f"Host: {host}", "Accept-Encoding: gzip"]
         if token:
             lines.append(f"Authorization: Bearer {token}")
         if self.body is not None:
