@@ -8,6 +8,8 @@ import json
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -163,3 +165,18 @@ def test_a_killed_leader_is_replaced_and_its_work_goes_on(server_factory):
 def _released(client: Pinned, vm_id: str):
     status, vm = client.call("GET", f"/api/vms/{vm_id}")
     return (status, vm) if vm.get("booked_by") is None else None
+
+
+def test_several_workers_without_redis_are_refused(tmp_path):
+    env = {
+        **os.environ,
+        "LOADZONE_WORKERS": "2",
+        "LOADZONE_INSTANCE_PATH": str(tmp_path),
+        "LOADZONE_PORT": "0",
+    }
+    env.pop("LOADZONE_REDIS_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "loadzone", "run"], env=env, capture_output=True, timeout=60
+    )
+    assert done.returncode != 0
+    assert b"LOADZONE_REDIS_URL" in done.stderr

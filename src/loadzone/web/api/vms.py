@@ -69,7 +69,8 @@ def _listing_json(vms) -> bytes:
 def _board(seq: int) -> Response:
     """The whole list from the board's snapshot, 304 when the client holds it already."""
     snap = board.of(current_app).get(seq, lambda: _listing_json(catalog.list_vms()))
-    headers = {"X-LoadZone-Seq": str(snap.seq), "Cache-Control": "no-cache"}
+    # Cache-Control stays the API's no-store: clients that keep the list send its ETag.
+    headers = {"X-LoadZone-Seq": str(snap.seq)}
     if request.if_none_match.contains_weak(snap.etag):
         response = Response(status=304, headers=headers)
     elif len(snap.body) > board.GZIP_OVER and "gzip" in request.accept_encodings:
