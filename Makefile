@@ -37,7 +37,9 @@ $(VENV)/.bench: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.test $(VENV)/.app
 
 bench: $(VENV)/.bench
+	@test -n "$$LOADZONE_BASELINE" -o -f ../shared/baseline/app.py || echo "No baseline at ../shared/baseline/app.py: \
+	the side-by-side figures will be skipped (set LOADZONE_BASELINE to its folder)."
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) instance test-artifacts
+	rm -rf $(VENV) .venv-baseline instance test-artifacts

@@ -21,6 +21,9 @@ REPORT = ROOT / "docs" / "performance.md"
 ANALYSIS = Path(__file__).resolve().parent / "analysis.md"
 # name -> module, in the order they run (PostgreSQL figures reuse one database in turn).
 BENCHMARKS = {
+    "versus": "bench.versus",
+    "versus-listing": "bench.versus:run_listing",
+    "versus-cycles": "bench.versus:run_cycles",
     "cycles": "bench.cycles",
     "listing": "bench.listing",
     "history": "bench.audit",
@@ -111,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for name in args.names:
                 ctx.log(f"== {name}")
-                importlib.import_module(BENCHMARKS[name]).run(ctx)
+                module, _, function = BENCHMARKS[name].partition(":")
+                getattr(importlib.import_module(module), function or "run")(ctx)
         finally:
             ctx.close()
     seconds = time.monotonic() - began

@@ -133,6 +133,8 @@ class Settings:
     health_seconds: float = 0.0
     # Deliveries (e-mail, webhook) are retried with back-off for this long, then failed.
     delivery_hours: int = 24
+    # Serving processes of `loadzone run`; more than one needs Redis (docs/performance.md).
+    workers: int = 1
     webhook_format: str = "json"  # json | teams
     # OpenID Connect sign-in: on when an issuer is set (beside `link`/`open`, or alone in
     # `oidc` mode). The admin group is looked up in the claim `oidc_groups_claim` (a dotted
@@ -196,6 +198,7 @@ def load_settings(instance_path: str | os.PathLike | None = None, **overrides) -
         health_seconds=_seconds("HEALTH_SECONDS", 0.0, zero=True),
         delivery_hours=_int("DELIVERY_HOURS", 24, 1),
         webhook_format=_choice("WEBHOOK_FORMAT", ("json", "teams")),
+        workers=_int("WORKERS", 1, 1),
     )
     values.update(_oidc(auth_mode))
     values.update(

@@ -17,7 +17,17 @@ from loadzone.identity.permissions import Actor, require_admin, require_manage
 from loadzone.inventory import catalog
 from loadzone.models import Booking, Vm
 
-__all__ = ["Rules", "book", "book_now", "delete_vm", "end", "override_expiry", "release", "renew"]
+__all__ = [
+    "Rules",
+    "book",
+    "book_now",
+    "delete_vm",
+    "end",
+    "override_expiry",
+    "release",
+    "release_now",
+    "renew",
+]
 
 
 def book_now(
@@ -171,12 +181,17 @@ def record_end(booking: Booking, actor: str | None, now: datetime, reason: str) 
 
 
 def release(actor: Actor, vm_id: str, now: datetime) -> Vm:
+    """Free a VM at once; returns the VM as it is after."""
+    release_now(actor, vm_id, now)
+    return catalog.fresh_vm(vm_id)
+
+
+def release_now(actor: Actor, vm_id: str, now: datetime) -> None:
     """Free a VM at once: the owner (reason manual) or an admin (reason admin)."""
     booking = _held(actor, vm_id)
     reason = "manual" if booking.owner == actor.email else "admin"
     if not end(booking, actor.email, now, reason):
         raise Conflict(f"VM {vm_id} changed meanwhile; try again.", "conflict")
-    return catalog.fresh_vm(vm_id)
 
 
 def cancel(booking: Booking, actor: str | None, now: datetime, why: str) -> bool:

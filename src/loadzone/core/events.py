@@ -104,6 +104,11 @@ def _publish(session) -> None:
     _deliver(facts, extensions.get(_FACT_SUBSCRIBERS, []), lambda f: type(f).__name__)
 
 
+def tell(app: Flask, fact) -> None:
+    """Hand a fact committed in another process to this app's fact subscribers."""
+    _deliver([fact], app.extensions.get(_FACT_SUBSCRIBERS, []), lambda f: type(f).__name__)
+
+
 def _drop(session, *_args) -> None:
     session.info.pop(_KEY, None)
     session.info.pop(_FACTS, None)

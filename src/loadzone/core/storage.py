@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -86,16 +87,33 @@ def transaction() -> Iterator:
     if session.in_transaction():
         # Only reads (who is asking) can have happened before a use case starts.
         session.commit()
-    try:
-        session.connection(execution_options={_IMMEDIATE: True})
-        yield session
-        events.prepare(session)
-        session.commit()
-    except BaseException as error:
-        session.rollback()
-        _note(error)
-        raise
+    with _writers_queue(session):
+        try:
+            session.connection(execution_options={_IMMEDIATE: True})
+            yield session
+            events.prepare(session)
+            session.commit()
+        except BaseException as error:
+            session.rollback()
+            _note(error)
+            raise
     _note(None)
+
+
+# SQLite has one write lock, and a writer that finds it taken polls with sleeps of up to
+# 100 ms (the busy handler), so with many writers the lock sat idle between holders:
+# 16 clients booked no faster than 1 and waited up to 2 s (docs/performance.md). Writers
+# of this process wait here instead and are woken the moment the previous one commits.
+_SQLITE_WRITER = threading.RLock()
+
+
+@contextmanager
+def _writers_queue(session) -> Iterator:
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    with _SQLITE_WRITER:
+        yield
 
 
 def alembic_config(connection=None) -> Config:

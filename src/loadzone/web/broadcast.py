@@ -17,6 +17,7 @@ from loadzone.models import Booking, Group, QueueRequest
 from loadzone.serialize import booking_dict, group_dict
 
 CHUNK = 500
+_SENT = "loadzone.vms_sent"
 
 
 def _touched(recorded: list) -> tuple[dict, dict, dict]:
@@ -40,9 +41,17 @@ def _touched(recorded: list) -> tuple[dict, dict, dict]:
 
 
 def _vm_messages(session, vm_ids: list[str]) -> None:
+    sent = session.info[_SENT] = {}
     for first in range(0, len(vm_ids), CHUNK):
         for data in catalog.describe_many(vm_ids[first : first + CHUNK]):
             events.queue(session, events.Event("vm_updated", data))
+            sent[data["id"]] = data
+
+
+def sent_vm(session, vm_id: str) -> dict | None:
+    """The VM as the last commit on `session` sent it to the browsers, if it did: what a
+    request that changed it answers, without reading it again."""
+    return session.info.pop(_SENT, {}).get(vm_id)
 
 
 def _queue_messages(session, recorded: list) -> None:

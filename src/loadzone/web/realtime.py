@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import queue
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request, session
@@ -14,16 +15,51 @@ from loadzone.identity import accounts, auth
 from loadzone.web import socket_guard, startup
 
 log = logging.getLogger(__name__)
+_SENDER = "loadzone.sender"
 
 
 def room_for(email: str) -> str:
     return f"user:{email}"
 
 
-def publish(event: events.Event) -> None:
-    """Send an event to everyone, or to one person's room. Called only after a commit."""
+def _emit(event: events.Event) -> None:
     to = room_for(event.to) if event.to else None
     socketio.emit(event.name, {**event.payload, "seq": event.seq, "prev": event.prev}, to=to)
+
+
+def publish(event: events.Event) -> None:
+    """Send an event to everyone, or to one person's room. Called only after a commit."""
+    sender = current_app.extensions.get(_SENDER)
+    if sender is None:
+        _emit(event)  # apps without a server (tests, the CLI) send at once
+    else:
+        sender.put(event)
+
+
+class Sender:
+    """One thread sends every event, in commit order: the request that caused an event
+    answers without waiting for it to reach every socket (1,000 sockets took 0.3 s)."""
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue = queue.Queue()  # pure Python: gevent patches its lock
+
+    def put(self, event: events.Event) -> None:
+        self.queue.put(event)
+
+    def run(self) -> None:
+        while True:
+            event = self.queue.get()
+            try:
+                _emit(event)
+            except Exception:  # one failed emit must not silence the ones after it
+                log.exception("could not send %s", event.name)
+
+
+def start_sender(app: Flask) -> None:
+    """Send events from their own thread (the serving process only)."""
+    sender = Sender()
+    socketio.start_background_task(sender.run)
+    app.extensions[_SENDER] = sender
 
 
 def _origin_allowed_for(public_url: str | None):

@@ -20,8 +20,8 @@ class JsonLogger(Logger):
 
 
 class Server(BaseApplication):
-    """One worker process with a large thread pool: Flask-SocketIO's threading mode keeps
-    one thread per WebSocket, and a single process keeps every socket in one room registry."""
+    """One worker process (LOADZONE_WORKERS: more, with Redis between them) with a large
+    thread pool: Flask-SocketIO's threading mode keeps one thread per WebSocket."""
 
     def __init__(self, settings):
         self.settings = settings
@@ -30,7 +30,7 @@ class Server(BaseApplication):
     def load_config(self):
         s = self.settings
         self.cfg.set("bind", [f"[{s.host}]:{s.port}" if ":" in s.host else f"{s.host}:{s.port}"])
-        self.cfg.set("workers", 1)
+        self.cfg.set("workers", s.workers)
         # gthread (default): one thread per open WebSocket. gevent: one greenlet each
         # (needs the `gevent` extra); see docs/performance.md for the comparison.
         self.cfg.set("worker_class", s.worker)
@@ -55,25 +55,38 @@ class Server(BaseApplication):
         from loadzone.hooks import worker
         from loadzone.inventory import probing
         from loadzone.notifications import courier
-        from loadzone.web import socket_guard, startup
+        from loadzone.web import leader, realtime, socket_guard, startup
 
         # Serve at once: until the database answers, every request gets a 503 saying why.
         app = create_app(self.settings, migrate=False)
-        startup.begin(
-            app,
-            [
-                lambda: storage.upgrade(app),
-                lambda: jobs.start(app, self.settings.sweep_seconds),
-                lambda: courier.start(app),
-                lambda: worker.start(app),
-                lambda: probing.start(app, self.settings.health_seconds),
-                lambda: socket_guard.start(app),
-            ],
-        )
+        realtime.start_sender(app)
+        services = [
+            lambda: jobs.start(app, self.settings.sweep_seconds),
+            lambda: courier.start(app),
+            lambda: worker.start(app),
+            lambda: probing.start(app, self.settings.health_seconds),
+        ]
+        if self.settings.workers == 1:
+            steps = [lambda: storage.upgrade(app), *services, lambda: socket_guard.start(app)]
+        else:  # each worker guards its own sockets; one of them runs the services
+            migrate_lock = self.settings.instance_path / "migrate.lock"
+
+            def migrate() -> None:
+                with leader.locked(migrate_lock):
+                    storage.upgrade(app)
+
+            lead = leader.Leadership(app, self.settings)
+            steps = [migrate, lambda: socket_guard.start(app), lambda: lead.start(services)]
+        startup.begin(app, steps)
         return app
 
 
 def serve(host: str | None = None, port: int | None = None) -> None:
     """Serve until stopped; `host` and `port`, when given, win over the settings."""
     overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
-    Server(load_settings(**overrides)).run()
+    settings = load_settings(**overrides)
+    if settings.workers > 1 and not settings.redis_url:
+        raise SystemExit(
+            "LOADZONE_WORKERS above 1 needs LOADZONE_REDIS_URL: events cross processes there."
+        )
+    Server(settings).run()

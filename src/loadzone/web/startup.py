@@ -39,6 +39,11 @@ def begin(app: Flask, steps: list[Callable[[], None]]) -> None:
     threading.Thread(target=_run, args=(state, steps), name="loadzone-startup", daemon=True).start()
 
 
+def retrying(steps: list[Callable[[], None]]) -> None:
+    """Run each step until it succeeds once, in order, with the same back-off."""
+    _run(State(), steps, "started")
+
+
 def _hold(state: State):
     if state.ready:
         return None
@@ -54,7 +59,7 @@ def _short(error: BaseException) -> str:
     return (text[0] if text else type(error).__name__)[:200]
 
 
-def _run(state: State, steps: list[Callable[[], None]]) -> None:
+def _run(state: State, steps: list[Callable[[], None]], done: str = "ready") -> None:
     began, attempts = time.monotonic(), 0
     for step in steps:
         wait = FIRST_WAIT
@@ -69,4 +74,4 @@ def _run(state: State, steps: list[Callable[[], None]]) -> None:
                 time.sleep(wait)
                 wait = min(wait * 2, LONGEST_WAIT)
     state.ready = True
-    log.info("ready after %.1f s and %d attempts", time.monotonic() - began, attempts)
+    log.info("%s after %.1f s and %d attempts", done, time.monotonic() - began, attempts)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import orjson
 from apiflask import APIBlueprint
-from flask import jsonify
+from flask import Response, current_app, request
 
 from loadzone.booking import bookings
 from loadzone.core import sequence
 from loadzone.core.storage import transaction
 from loadzone.errors import Invalid
 from loadzone.extensions import db
-from loadzone.inventory import catalog
+from loadzone.inventory import board, catalog
 from loadzone.inventory import labels as vm_labels
 from loadzone.serialize import vm_dict
+from loadzone.web import broadcast
 from loadzone.web.api import actor, now, rules
 from loadzone.web.api.schemas import (
     DeleteQuery,
@@ -46,14 +48,39 @@ def list_vms(query):
     actor()
     # Read before the list: the list reflects at least every event up to this number.
     seq = sequence.current(db.session)
+    if not any(query.get(k) for k in ("group", "status", "q", "label")):
+        return _board(seq)
     group, ungrouped = _group_filter(query.get("group"))
     wanted = vm_labels.parse_filters(query.get("label", []))
     vms = catalog.list_vms(group, query.get("status"), query.get("q"), ungrouped, wanted)
-    following, tags = catalog.upcoming(), vm_labels.of()
+    response = Response(_listing_json(vms), mimetype="application/json")
+    response.headers["X-LoadZone-Seq"] = str(seq)
+    return response
+
+
+def _listing_json(vms) -> bytes:
     # Serialised directly: the schema above documents the shape, dumping 10k rows through it
     # would triple the time of this, the hottest endpoint.
-    response = jsonify([vm_dict(vm, following.get(vm.id), tags.get(vm.id)) for vm in vms])
-    response.headers["X-LoadZone-Seq"] = str(seq)
+    following, tags = catalog.upcoming(), vm_labels.of()
+    items = [vm_dict(vm, following.get(vm.id), tags.get(vm.id)) for vm in vms]
+    return orjson.dumps(items, option=orjson.OPT_SORT_KEYS)
+
+
+def _board(seq: int) -> Response:
+    """The whole list from the board's snapshot, 304 when the client holds it already."""
+    snap = board.of(current_app).get(seq, lambda: _listing_json(catalog.list_vms()))
+    # Cache-Control stays the API's no-store: clients that keep the list send its ETag.
+    headers = {"X-LoadZone-Seq": str(snap.seq)}
+    if request.if_none_match.contains_weak(snap.etag):
+        response = Response(status=304, headers=headers)
+    elif len(snap.body) > board.GZIP_OVER and "gzip" in request.accept_encodings:
+        response = Response(snap.gzipped(), mimetype="application/json", headers=headers)
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response = Response(snap.body, mimetype="application/json", headers=headers)
+    response.set_etag(snap.etag)
+    if len(snap.body) > board.GZIP_OVER:
+        response.vary.add("Accept-Encoding")
     return response
 
 
@@ -119,9 +146,9 @@ def delete_vm(vm_id: str, query):
 @bp.output(VmOut)
 def book(vm_id: str, body):
     """Book a free VM for a whole number of hours."""
-    with transaction():
-        data = catalog.describe(bookings.book(actor(), vm_id, body["hours"], now(), rules()))
-    return data
+    with transaction() as session:
+        bookings.book_now(actor(), vm_id, body["hours"], now(), rules())
+    return _as_sent(session, vm_id)
 
 
 @bp.post("/<vm_id>/renew")
@@ -139,6 +166,12 @@ def renew(vm_id: str, body):
 @bp.output(VmOut)
 def release(vm_id: str, body):
     """Release my booking now (admins: anyone's)."""
-    with transaction():
-        data = catalog.describe(bookings.release(actor(), vm_id, now()))
-    return data
+    with transaction() as session:
+        bookings.release_now(actor(), vm_id, now())
+    return _as_sent(session, vm_id)
+
+
+def _as_sent(session, vm_id: str) -> dict:
+    # The object the browsers got with this commit: reading it again inside the
+    # transaction held SQLite's write lock for three more queries (docs/performance.md).
+    return broadcast.sent_vm(session, vm_id) or catalog.describe(catalog.get_vm(vm_id))
