@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, text
 
 from loadzone import create_app
 from loadzone.config import database_url, load_settings
+from tests import waiting
 from tests.sockets import Watcher
 
 os.environ["LOADZONE_ENV_FILE"] = os.devnull  # a developer's .env must not leak into tests
@@ -222,17 +223,8 @@ class ServerProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log.read_text()[-3000:]}")
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except (requests.ConnectionError, requests.Timeout):
-                pass  # not listening yet, or still busy starting up
-            time.sleep(0.05)
-        raise RuntimeError(f"server did not start:\n{self.log.read_text()[-3000:]}")
+        waiting.until_answers(self.proc, self.url + "/healthz", self.log, timeout)
+        return self
 
     def kill(self) -> None:
         """SIGKILL the whole process group: no clean shutdown at all."""

@@ -7,7 +7,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,23 +15,14 @@ from click.testing import CliRunner
 
 from loadzone.config import load_settings
 from loadzone.web import cli
+from tests import waiting
 from tests.conftest import ROOT, free_port
 
 pytestmark = pytest.mark.server
 
 
 def wait_healthy(proc: subprocess.Popen, url: str, log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"exited early:\n{log.read_text()[-3000:]}")
-        try:
-            if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except (requests.ConnectionError, requests.Timeout):
-            pass  # not listening yet
-        time.sleep(0.1)
-    raise AssertionError(f"never answered:\n{log.read_text()[-3000:]}")
+    waiting.until_answers(proc, url + "/healthz", log, timeout)
 
 
 def stop(proc: subprocess.Popen) -> None:

@@ -6,11 +6,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
 
+from tests import waiting
 from tests.conftest import ROOT, free_port
 
 CLIENT_ID = "loadzone"
@@ -44,6 +44,9 @@ class Provider:
     def start(self, timeout: float = 30) -> Provider:
         handle = open(self.log, "ab")  # noqa: SIM115 - lives as long as the process
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
+        # Flask's CLI, run in-process by other tests, leaves this behind; with it app.run()
+        # in the provider returns at once instead of serving.
+        env.pop("FLASK_RUN_FROM_CLI", None)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.oidc.provider", str(self.port), str(self.config)],
             cwd=ROOT,
@@ -51,18 +54,9 @@ class Provider:
             stdout=handle,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"provider exited:\n{self.log.read_text()[-3000:]}")
-            try:
-                discovery = requests.get(self.url + "/.well-known/openid-configuration", timeout=1)
-                if discovery.status_code == 200:
-                    return self
-            except (requests.ConnectionError, requests.Timeout):
-                pass  # not listening yet
-            time.sleep(0.05)
-        raise RuntimeError(f"provider did not start:\n{self.log.read_text()[-3000:]}")
+        discovery = self.url + "/.well-known/openid-configuration"
+        waiting.until_answers(self.proc, discovery, self.log, timeout)
+        return self
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
