@@ -13,6 +13,7 @@ from loadzone.core import events, logs, storage
 from loadzone.errors import Unavailable
 from loadzone.extensions import db
 from loadzone.hooks import runs as hook_runs
+from loadzone.identity import checked
 from loadzone.inventory import board
 from loadzone.notifications import channels, mailer, notices, outbox
 from loadzone.web import (
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> API
         storage.configure_engine(db.engine)
     events.init_app(app)
     board.init_app(app)
+    checked.init_app(app)
     # Translators run in this order: objects for the browsers first, then notifications.
     events.translate(app, queue.translate)  # may grant, so before the others
     events.translate(app, hook_runs.translate)  # book hooks of what was granted too

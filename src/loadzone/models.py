@@ -320,13 +320,15 @@ class CalendarFeed(db.Model):
 
 
 class EventCounter(db.Model):
-    """The one row numbering Socket.IO events: the last `seq`, and the last one for everyone."""
+    """The one row numbering Socket.IO events (the last `seq`, and the last one for everyone)
+    and changes to credentials (revoked tokens, ended sessions)."""
 
     __tablename__ = "event_counter"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     public_seq: Mapped[int] = mapped_column(BigInteger)
+    credentials: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class Delivery(db.Model):

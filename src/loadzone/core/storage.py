@@ -30,7 +30,11 @@ PROBLEM_SECONDS = 30
 def engine_options(url: str) -> dict:
     """Pool and driver options for the configured engine."""
     if url.startswith("sqlite"):
-        return {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        return {
+            "connect_args": {"check_same_thread": False, "timeout": 30},
+            "pool_size": 32,
+            "max_overflow": 64,
+        }
     return {"pool_size": 10, "max_overflow": 30, "pool_pre_ping": True, "pool_recycle": 1800}
 
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select, update
 
+from loadzone.core import sequence
 from loadzone.errors import Invalid, NotAllowed, NotFound
 from loadzone.extensions import db
 from loadzone.inventory import catalog
@@ -47,6 +48,7 @@ def end_sessions(email: str) -> None:
     db.session.execute(
         update(User).where(User.email == email).values(session_epoch=User.session_epoch + 1)
     )
+    sequence.credentials_changed(db.session)
 
 
 def create_login_link(email: str, now: datetime) -> str:
@@ -98,6 +100,7 @@ def revoke_token(email: str, token_id: int) -> None:
     if token is None or token.user != email:
         raise NotFound(f"There is no token {token_id}.", "token_not_found")
     db.session.delete(token)
+    sequence.credentials_changed(db.session)
 
 
 def user_for_token(secret: str) -> str | None:

@@ -6,9 +6,10 @@ from urllib.parse import urlsplit
 
 from flask import current_app, g, request, session
 
+from loadzone.core import sequence
 from loadzone.errors import NotAllowed, NotSignedIn
 from loadzone.extensions import db
-from loadzone.identity import accounts
+from loadzone.identity import accounts, checked
 from loadzone.identity.permissions import Actor
 from loadzone.models import User
 
@@ -46,12 +47,27 @@ def _bearer() -> str | None:
     return None
 
 
+def _credentials() -> int:
+    return sequence.versions(db.session).credentials
+
+
+def token_email(token: str) -> str | None:
+    """The e-mail a bearer token belongs to, or None; asks the database only when a
+    credential changed since it last did (`checked.py`)."""
+    key = ("token", accounts.digest(token))
+    return checked.of_app().lookup(key, _credentials(), lambda: accounts.user_for_token(token))
+
+
 def session_email() -> str | None:
     """The signed-in person of the session cookie, if it is still valid."""
     email = session.get("email")
     if not email:
         return None
-    epoch = db.session.scalar(db.select(User.session_epoch).where(User.email == email))
+    epoch = checked.of_app().lookup(
+        ("session", email),
+        _credentials(),
+        lambda: db.session.scalar(db.select(User.session_epoch).where(User.email == email)),
+    )
     if epoch is None or epoch != session.get("epoch"):
         session.clear()
         return None
@@ -64,7 +80,7 @@ def resolve() -> Actor | None:
         return g.actor
     token = _bearer()
     if token is not None:
-        email = accounts.user_for_token(token)
+        email = token_email(token)
         if email is None:
             raise NotSignedIn("The API token is not valid (revoked or mistyped).", "bad_token")
         g.via_cookie = False

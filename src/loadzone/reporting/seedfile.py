@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, func, insert, select, text, update
 
 from loadzone.booking.replay import Holder, Replay
+from loadzone.core import sequence
 from loadzone.core.timeutil import isoformat, parse_iso
 from loadzone.errors import Conflict, Invalid
 from loadzone.extensions import db
@@ -311,6 +312,7 @@ def import_state(data, now, replace: bool = False) -> dict:
             User,
         ):
             db.session.execute(delete(table))
+        sequence.credentials_changed(db.session)  # every token and session went with them
     db.session.add_all(users)
     db.session.flush()
     db.session.add_all(groups)

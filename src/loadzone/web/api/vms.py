@@ -47,7 +47,7 @@ def list_vms(query):
     """Every VM, optionally filtered by group, status and text."""
     actor()
     # Read before the list: the list reflects at least every event up to this number.
-    seq = sequence.current(db.session)
+    seq = sequence.versions(db.session).seq
     if not any(query.get(k) for k in ("group", "status", "q", "label")):
         return _board(seq)
     group, ungrouped = _group_filter(query.get("group"))
