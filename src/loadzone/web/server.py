@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
@@ -78,6 +80,10 @@ class Server(BaseApplication):
             lead = leader.Leadership(app, self.settings)
             steps = [migrate, lambda: socket_guard.start(app), lambda: lead.start(services)]
         startup.begin(app, steps)
+        # What start-up built lives as long as the process: keep it out of the collector's
+        # full passes, which walked all of it and added 100 ms to one request in fifty.
+        gc.collect()
+        gc.freeze()
         return app
 
 
