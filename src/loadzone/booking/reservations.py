@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Row, and_, or_, select, update
 
 from loadzone.booking import bookings, policies, slots
 from loadzone.booking.policies import Rules
@@ -137,6 +137,23 @@ def withdraw(actor: Actor, booking_id: int, now: datetime) -> Booking:
     return booking
 
 
+# The columns a booking is shown with (serialize.booking_dict).
+SHOWN = (
+    Booking.id,
+    Booking.vm_id,
+    Booking.owner,
+    Booking.start,
+    Booking.end,
+    Booking.state,
+    Booking.ended_at,
+    Booking.end_reason,
+    Booking.request_id,
+    Booking.heartbeat_s,
+    Booking.last_heartbeat,
+    Booking.created_at,
+)
+
+
 def _after(anchor: Booking):
     """Bookings after `anchor` in (start, id) order; the leading `start >=` lets an index on
     start seek to the anchor instead of scanning from the first booking."""
@@ -156,9 +173,12 @@ def page(
     states: list[str] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> tuple[list[Booking], int | None]:
-    """Bookings ordered by start; `since`/`until` keep those overlapping [since, until)."""
-    query = select(Booking)
+) -> tuple[list[Row], int | None]:
+    """Bookings ordered by start; `since`/`until` keep those overlapping [since, until).
+
+    Plain rows with the model's attribute names rather than ORM objects: a calendar window
+    reads thousands of them, and building objects took a third of its time."""
+    query = select(*SHOWN)
     if vm_id:
         query = query.where(Booking.vm_id == vm_id)
     if owner:
@@ -176,6 +196,6 @@ def page(
         if anchor is None:
             return [], None
         query = query.where(_after(anchor))
-    rows = list(db.session.scalars(query.order_by(Booking.start, Booking.id).limit(limit + 1)))
+    rows = list(db.session.execute(query.order_by(Booking.start, Booking.id).limit(limit + 1)))
     next_id = rows[limit - 1].id if len(rows) > limit else None
     return rows[:limit], next_id
