@@ -22,6 +22,9 @@ from sqlalchemy.engine import Engine
 from loadzone import create_app
 from loadzone.config import database_url, load_settings
 from loadzone.extensions import db
+from loadzone.reporting import rollup
+
+from .plans import app_on
 
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/lz_bench"
 BATCH = 50_000
@@ -607,3 +610,11 @@ def insert_bookings(
     return BookingSet(
         now, calendar.vm_ids, calendar.users, groups, len(calendar.rows), len(records), states
     )
+
+
+def roll_up(url: str, folder: Path) -> int:
+    """Roll up the usage days of bookings written straight into the database."""
+    with app_on(url, folder):
+        days = rollup.advance(db.session, utcnow())
+        db.session.commit()
+    return days

@@ -1,9 +1,13 @@
-"""`lz` without a server: how it installs, usage errors, and a server that is not there."""
+"""`lz` without a LoadZone server: how it installs, usage errors, a server that is not
+there, and one that answers only errors."""
 
 from __future__ import annotations
 
+import json
 import subprocess
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -77,3 +81,63 @@ def test_retries_are_spread_over_the_configured_back_off(lz):
     assert result.returncode == 5
     assert result.stderr.count("retrying") == 2
     assert 1.5 <= elapsed < 10  # 0.5 s, then 1 s (plus up to a quarter of jitter)
+
+
+class Failing(BaseHTTPRequestHandler):
+    """Answers every request with the server's status and a LoadZone-shaped error."""
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        self.server.seen.append(self.command)
+        body = json.dumps({"error": {"code": "broken", "message": "it broke"}}).encode()
+        self.send_response(self.server.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *_args) -> None:
+        pass
+
+
+@pytest.fixture
+def failing():
+    servers = []
+
+    def start(status: int) -> ThreadingHTTPServer:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+        server.status, server.seen = status, []
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_server_answering_503_is_retried_then_exit_5(lz, failing):
+    server = failing(503)  # 503 says nothing was done: even a booking is sent again
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    result = lz("book", "--vm", "vm-1", "--hours", "1", url=url, token="secret")
+    assert result.returncode == 5, result
+    assert server.seen == ["POST", "POST"]  # LOADZONE_RETRIES=2
+    assert "answered 503: it broke" in result.stderr
+    assert "gave up after 2 attempts" in result.stderr.splitlines()[-1]
+
+
+def test_a_500_to_a_booking_is_not_repeated_but_reads_are(lz, failing):
+    server = failing(500)  # the booking may have been made: sending it again could book twice
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    booked = lz("book", "--vm", "vm-1", "--hours", "1", url=url, token="secret")
+    assert booked.returncode == 5, booked
+    assert server.seen == ["POST"]
+    assert "answered 500" in booked.stderr and "retrying" not in booked.stderr
+    server.seen.clear()
+    listed = lz("queue", url=url, token="secret")
+    assert listed.returncode == 5, listed
+    assert server.seen == ["GET", "GET"]
