@@ -1,9 +1,13 @@
-"""Real TCP listeners on 127.0.0.1 standing in for VMs' SSH ports in health probe tests."""
+"""Real listeners on 127.0.0.1: TCP ports standing in for VMs' SSH ports in health probe
+tests, and small HTTP servers standing in for webhook targets and broken servers."""
 
 from __future__ import annotations
 
 import socketserver
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class _Quiet(socketserver.BaseRequestHandler):
@@ -37,3 +41,18 @@ class Listener:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+
+
+@contextmanager
+def http_server(handler: type[BaseHTTPRequestHandler], **state) -> Iterator[ThreadingHTTPServer]:
+    """An HTTP server on a free loopback port, serving from a thread until the block ends;
+    `state` becomes attributes of the server, where the handler finds them."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    for name, value in state.items():
+        setattr(server, name, value)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()

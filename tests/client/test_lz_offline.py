@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from tests.client.lzproc import clean_env
 from tests.conftest import free_port
+from tests.listeners import http_server
 
 URL = "http://127.0.0.1:9"  # never contacted: usage errors stop before any request
 
@@ -103,41 +103,32 @@ class Failing(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def failing():
-    servers = []
-
-    def start(status: int) -> ThreadingHTTPServer:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
-        server.status, server.seen = status, []
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
-def test_a_server_answering_503_is_retried_then_exit_5(lz, failing):
-    server = failing(503)  # 503 says nothing was done: even a booking is sent again
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    result = lz("book", "--vm", "vm-1", "--hours", "1", url=url, token="secret")
+def test_a_server_answering_503_is_retried_then_exit_5(lz):
+    # 503 says nothing was done: even a booking is sent again.
+    with http_server(Failing, status=503, seen=[]) as server:
+        result = book_through(lz, server)
     assert result.returncode == 5, result
     assert server.seen == ["POST", "POST"]  # LOADZONE_RETRIES=2
     assert "answered 503: it broke" in result.stderr
     assert "gave up after 2 attempts" in result.stderr.splitlines()[-1]
 
 
-def test_a_500_to_a_booking_is_not_repeated_but_reads_are(lz, failing):
-    server = failing(500)  # the booking may have been made: sending it again could book twice
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    booked = lz("book", "--vm", "vm-1", "--hours", "1", url=url, token="secret")
-    assert booked.returncode == 5, booked
-    assert server.seen == ["POST"]
-    assert "answered 500" in booked.stderr and "retrying" not in booked.stderr
-    server.seen.clear()
-    listed = lz("queue", url=url, token="secret")
+def test_a_500_to_a_booking_is_not_repeated_but_reads_are(lz):
+    # The booking may have been made: sending it again could book twice.
+    with http_server(Failing, status=500, seen=[]) as server:
+        booked = book_through(lz, server)
+        assert booked.returncode == 5, booked
+        assert server.seen == ["POST"]
+        assert "answered 500" in booked.stderr and "retrying" not in booked.stderr
+        server.seen.clear()
+        listed = lz("queue", url=address(server), token="secret")
     assert listed.returncode == 5, listed
     assert server.seen == ["GET", "GET"]
+
+
+def address(server) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def book_through(lz, server):
+    return lz("book", "--vm", "vm-1", "--hours", "1", url=address(server), token="secret")

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import queue
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from tests.conftest import api_session
+from tests.listeners import http_server
 from tests.realtime.test_expiry import ADMIN, book_and_expire
 
 pytestmark = pytest.mark.server
@@ -31,13 +31,8 @@ class Hook(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def webhook():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    server.received = queue.Queue()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", server.received
-    server.shutdown()
-    server.server_close()
+    with http_server(Hook, received=queue.Queue()) as server:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", server.received
 
 
 def test_owner_gets_warning_and_release_mail(server_factory, smtp):

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import json
 import queue
-import threading
 import time
 from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
 from tests.conftest import api_session, free_port
+from tests.listeners import http_server
 from tests.realtime.test_expiry import ADMIN, book_and_expire
 
 pytestmark = pytest.mark.server
@@ -104,13 +104,9 @@ class Target(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def target():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Target)
-    server.received, server.answers, server.delay = queue.Queue(), [], 0.0
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    server.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    yield server
-    server.shutdown()
-    server.server_close()
+    with http_server(Target, received=queue.Queue(), answers=[], delay=0.0) as server:
+        server.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        yield server
 
 
 def test_a_webhook_answering_500_is_retried_with_the_same_key(server_factory, target, db_url):

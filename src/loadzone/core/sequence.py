@@ -78,9 +78,7 @@ def versions(session) -> Versions:
 
 def credentials_changed(session) -> None:
     """Count a revoked token or ended sessions, in the transaction that makes the change."""
-    bumped = session.execute(
-        update(EventCounter).where(_ROW).values(credentials=EventCounter.credentials + 1)
-    ).rowcount
-    if not bumped:
+    bump = update(EventCounter).where(_ROW).values(credentials=EventCounter.credentials + 1)
+    if not session.execute(bump).rowcount:
         _ensure_row(session)
-        credentials_changed(session)
+        session.execute(bump)
