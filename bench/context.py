@@ -39,6 +39,9 @@ class Context:
         self.sections = Sections()
         self.began = time.monotonic()
         self._large: dict[str, Large] = {}
+        # LoadZone's settings and their label for the side-by-side figures (bench.versus).
+        self.versus_shape: dict[str, str] | None = None
+        self.versus_label = ""
 
     def size(self, full, quick):
         return quick if self.quick else full

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import socketio
 
+from . import versus
 from .context import Context
 from .measure import latencies_ms, percentile
 from .report import Figure
@@ -145,7 +146,7 @@ def fan_out(ctx: Context, server: Server, admin, watcher_token: str, worker: str
     ref99 = percentile(reference, 99) / 1000
     ctx.add(
         Figure(
-            name=f"vm_updated to {connected:,} sockets, p99, {worker} worker",
+            name=f"vm_updated to {connected:,} sockets, p99, {worker}",
             value=p99,
             unit="s",
             reference=ref99,
@@ -228,7 +229,7 @@ def _answer_first(ctx: Context, worker: str, sent: dict, answered: dict, last: d
     early = sum(a < c for a, c in zip(answer, complete, strict=True))
     ctx.add(
         Figure(
-            name=f"booking answered, fan-out to every socket pending, {worker} worker",
+            name=f"booking answered, fan-out to every socket pending, {worker}",
             value=max(answer),
             unit="s",
             reference=min(complete),
@@ -241,22 +242,27 @@ def _answer_first(ctx: Context, worker: str, sent: dict, answered: dict, last: d
 
 
 def run(ctx: Context) -> None:
-    workers = ["gthread"] + (["gevent"] if importlib.util.find_spec("gevent") else [])
-    for worker in workers:
-        url = ctx.fresh("sqlite", f"fanout-{worker}")
-        server = Server(url, ctx.folder(f"fanout-{worker}"), threads=2600, admins=ADMIN)
-        server.env["LOADZONE_WORKER"] = worker
+    shapes = [("gthread worker", {"worker": "gthread"})]
+    if importlib.util.find_spec("gevent"):
+        shapes.append(("gevent worker", {"worker": "gevent"}))
+    several = versus.server_shape()
+    if several.get("redis_url"):
+        shapes.append((versus.shape_label(several), several))
+    for label, shape in shapes:
+        name = "fanout-" + "-".join(shape.values()).replace("/", "").replace(":", "")
+        url = ctx.fresh("sqlite", name)
+        server = Server(url, ctx.folder(name), threads=2600, admins=ADMIN, **shape)
         server.start()
         try:
             admin = api_session(server.url, ADMIN)
             owner = api_session(server.url, "owner@example.com")
             watcher = api_session(server.url, "watcher@example.com")
-            fan_out(ctx, server, admin, watcher.token, worker)
-            if worker == "gthread":
+            fan_out(ctx, server, admin, watcher.token, label)
+            if label == "gthread worker":
                 expiry_lag(ctx, server, admin, owner)
             for session in (admin, owner, watcher):
                 session.close()
         finally:
             server.stop()
-    if len(workers) == 1:
+    if len(shapes) == 1 or shapes[1][0] != "gevent worker":
         ctx.log("gevent is not installed: the gevent worker was not measured")

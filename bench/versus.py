@@ -13,6 +13,8 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import redis
+
 from . import baseline, loadgen, seed
 from .context import BACKEND_NAMES, Context
 from .measure import median
@@ -23,12 +25,37 @@ CONCURRENCY = (1, 4, 16, 64)
 AT = 16  # the concurrency of the headline figures
 LISTING_SMALL, LISTING_LARGE = 100, 2_000
 CYCLE_VMS = 64  # 50 in the issue; one more VM per client so no two share one at 64
-# LoadZone server settings for these figures: LOADZONE_BENCH_SERVER="workers=2 worker=gevent"
-SERVER = dict(
-    item.split("=", 1)
-    for item in os.environ.get("LOADZONE_BENCH_SERVER", "").split()
-    if "=" in item
-)
+# LoadZone's shape for these figures: one serving process per core with Redis between
+# them (README, LOADZONE_WORKERS) when Redis answers at LOADZONE_BENCH_REDIS_URL, else the
+# single default process; LOADZONE_BENCH_SERVER="workers=1 worker=gevent" overrides it.
+REDIS_URL = os.environ.get("LOADZONE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+def _redis_answers(url: str) -> bool:
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+        return bool(client.ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+def server_shape() -> dict[str, str]:
+    """LoadZone settings for the side-by-side figures (see REDIS_URL above)."""
+    chosen = os.environ.get("LOADZONE_BENCH_SERVER")
+    if chosen is not None:
+        return dict(item.split("=", 1) for item in chosen.split() if "=" in item)
+    if _redis_answers(REDIS_URL):
+        return {"workers": str(os.cpu_count() or 1), "redis_url": REDIS_URL}
+    return {}
+
+
+def shape_label(shape: dict[str, str]) -> str:
+    workers = int(shape.get("workers", "1"))
+    kind = shape.get("worker", "gthread")
+    label = f"{workers} {kind} worker" + ("s" if workers > 1 else "")
+    return label + (", Redis" if shape.get("redis_url") else "")
+
+
 TARGETS = {"small": 1.5, "large": 3.0, "cycles": 3.0, "healthz": 0.8, "collapse": 0.9}
 
 
@@ -146,7 +173,7 @@ def _listing(ctx: Context, backend: str, count: int, target_key: str) -> None:
     url = ctx.fresh(backend, f"versus-{count}")
     seed.insert_vms(url, count, booked=booked)
     folder = ctx.folder(f"versus-{count}-{backend}")
-    lz_server = Server(url, folder, **SERVER)
+    lz_server = Server(url, folder, **ctx.versus_shape)
     with lz_server as lz, baseline.Baseline(folder / "baseline", count, booked) as bl:
         servers = {
             "LoadZone": (lz.url, _tokens(lz.url, max(CONCURRENCY))),
@@ -160,7 +187,7 @@ def _listing(ctx: Context, backend: str, count: int, target_key: str) -> None:
             return [loadgen.Client(t, [loadgen.Request("GET", path)]) for t in tokens]
 
         found = _sweep(ctx, servers, scripts)
-    name = f"GET /api/vms, {count:,} VMs, {BACKEND_NAMES[backend]}"
+    name = f"GET /api/vms, {count:,} VMs, {BACKEND_NAMES[backend]}, {ctx.versus_label}"
     body = found["LoadZone"][AT].body
     _figures(ctx, name, "req/s", found, target_key, f"; body {body:,} bytes")
     if count == LISTING_SMALL:
@@ -184,7 +211,7 @@ def _cycles(ctx: Context, backend: str) -> None:
     seed.insert_vms(url, CYCLE_VMS, prefix="cycle-")
     folder = ctx.folder(f"versus-cycles-{backend}")
     with (
-        Server(url, folder, **SERVER) as lz,
+        Server(url, folder, **ctx.versus_shape) as lz,
         baseline.Baseline(folder / "baseline", CYCLE_VMS, prefix="cycle-") as bl,
     ):
         servers = {
@@ -206,7 +233,7 @@ def _cycles(ctx: Context, backend: str) -> None:
             ]
 
         found = _sweep(ctx, servers, scripts)
-    name = f"book + release cycles, {BACKEND_NAMES[backend]}"
+    name = f"book + release cycles, {BACKEND_NAMES[backend]}, {ctx.versus_label}"
     _figures(ctx, name, "cycles/s", found, "cycles")
     ctx.sections.add("Side by side with the baseline", _table(name, "cycles/s", found))
 
@@ -218,7 +245,24 @@ def _ready(ctx: Context) -> bool:
         ctx.sections.add("Side by side with the baseline", f"Not measured: {reason}.")
         return False
     baseline.python()
+    if ctx.versus_shape is None:
+        ctx.versus_shape = server_shape()
+        ctx.versus_label = shape_label(ctx.versus_shape)
+        ctx.log(f"versus: LoadZone runs with {ctx.versus_label}")
+        ctx.sections.add(
+            "Side by side with the baseline",
+            f"LoadZone ran with {ctx.versus_label} ({_shape_reason(ctx.versus_shape)}); "
+            "the baseline is one process, as it was written.",
+        )
     return True
+
+
+def _shape_reason(shape: dict[str, str]) -> str:
+    if os.environ.get("LOADZONE_BENCH_SERVER") is not None:
+        return "chosen with LOADZONE_BENCH_SERVER"
+    if shape.get("redis_url"):
+        return f"one per core, the README's setting for a machine with Redis at {REDIS_URL}"
+    return f"the default: no Redis answered at {REDIS_URL}"
 
 
 def run_listing(ctx: Context) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -107,17 +109,43 @@ def transaction() -> Iterator:
 # SQLite has one write lock, and a writer that finds it taken polls with sleeps of up to
 # 100 ms (the busy handler), so with many writers the lock sat idle between holders:
 # 16 clients booked no faster than 1 and waited up to 2 s (docs/performance.md). Writers
-# of this process wait here instead and are woken the moment the previous one commits.
+# of this process wait here instead and are woken the moment the previous one commits;
+# writers of other processes on the same file (LOADZONE_WORKERS, the CLI) wait on an flock
+# beside it, which the kernel hands over just as promptly.
 _SQLITE_WRITER = threading.RLock()
+_held = threading.local()
+_lock_files: dict[tuple[int, str], int] = {}
+
+
+def _lock_file(database: str | None) -> int | None:
+    """An open descriptor of `<database>-writer.lock`; None for in-memory databases."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    # Per process: a descriptor inherited through fork shares its lock with the parent.
+    key = (os.getpid(), database)
+    if key not in _lock_files:
+        _lock_files[key] = os.open(f"{database}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    return _lock_files[key]
 
 
 @contextmanager
 def _writers_queue(session) -> Iterator:
-    if session.get_bind().dialect.name != "sqlite":
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
         yield
         return
     with _SQLITE_WRITER:
-        yield
+        outermost = not getattr(_held, "depth", 0)
+        fd = _lock_file(bind.url.database) if outermost else None
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        _held.depth = getattr(_held, "depth", 0) + 1
+        try:
+            yield
+        finally:
+            _held.depth -= 1
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def alembic_config(connection=None) -> Config:
