@@ -74,7 +74,8 @@ def document(ctx: Context, info: dict, seconds: float, args) -> str:
         "",
         f"Measured by `{command}` (`.venv/bin/python -m bench`) in {seconds / 60:.1f} min. "
         "Every figure sits next to a reference taken in the same run on the same server, "
-        "a real `loadzone run` (gunicorn, one gthread worker) on 127.0.0.1: normally "
+        "a real `loadzone run` (gunicorn, one gthread worker unless the figure names other "
+        "settings) on 127.0.0.1: normally "
         "`GET /healthz`, a trivial JSON endpoint doing one `SELECT 1`. The ratio is "
         "value / reference.",
         "",
