@@ -12,9 +12,7 @@ import pytest
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 
 
-def test_a_write_waits_for_another_process_writer_and_goes_on_when_it_ends(
-    db_url, alice, make_vm
-):
+def test_a_write_waits_for_another_process_writer_and_goes_on_when_it_ends(db_url, alice, make_vm):
     make_vm("vm-1")
     # A descriptor of our own: to the kernel it is another writer, like another worker's.
     handle = os.open(db_url.removeprefix("sqlite:///") + "-writer.lock", os.O_RDWR)

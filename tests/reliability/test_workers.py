@@ -82,11 +82,18 @@ class Pinned:
 
 
 def pinned_to(server, token: str, worker: int) -> Pinned:
-    for _ in range(200):
-        candidate = Pinned(server, token)
-        if candidate.worker == worker:
-            return candidate
-        candidate.conn.close()
+    # Others stay open until one reaches `worker`: the workers share connections out evenly,
+    # so closing one would send the next to the same worker again.
+    others = []
+    try:
+        for _ in range(20):
+            candidate = Pinned(server, token)
+            if candidate.worker == worker:
+                return candidate
+            others.append(candidate)
+    finally:
+        for other in others:
+            other.conn.close()
     raise AssertionError(f"no connection reached worker {worker}")
 
 
@@ -165,6 +172,21 @@ def test_a_killed_leader_is_replaced_and_its_work_goes_on(server_factory):
 def _released(client: Pinned, vm_id: str):
     status, vm = client.call("GET", f"/api/vms/{vm_id}")
     return (status, vm) if vm.get("booked_by") is None else None
+
+
+def test_keep_alive_connections_are_shared_out_evenly(server_factory):
+    server = server_factory(redis_url=REDIS_URL, workers=2)
+    wait_until(lambda: server.log.read_text().count("ready after") >= 2)
+    token = sign_in(server.url, "a@example.com")
+    held = [Pinned(server, token) for _ in range(16)]
+    try:
+        for pinned in held:
+            assert pinned.call("GET", "/api/vms")[0] == 200
+        per_worker = {pid: sum(p.worker == pid for p in held) for pid in workers(server)}
+        assert sorted(per_worker.values()) == [8, 8], per_worker
+    finally:
+        for pinned in held:
+            pinned.conn.close()
 
 
 def test_several_workers_without_redis_are_refused(tmp_path):

@@ -9,7 +9,7 @@ from gunicorn.glogging import Logger
 
 from loadzone.config import load_settings
 from loadzone.core import logs
-from loadzone.web import metrics
+from loadzone.web import balance, metrics
 
 
 class JsonLogger(Logger):
@@ -36,6 +36,12 @@ class Server(BaseApplication):
         # gthread (default): one thread per open WebSocket. gevent: one greenlet each
         # (needs the `gevent` extra); see docs/performance.md for the comparison.
         self.cfg.set("worker_class", s.worker)
+        board = None
+        if s.workers > 1 and s.worker == "gthread":
+            # Connections spread evenly over the workers (web/balance.py).
+            board = balance.BalancedWorker.board = balance.Board(s.workers)
+            self.cfg.set("worker_class", "loadzone.web.balance.BalancedWorker")
+            self.cfg.set("pre_fork", lambda arbiter, worker: _seat(board, arbiter, worker))
         self.cfg.set("threads", s.threads)
         self.cfg.set("worker_connections", s.threads * 2)
         self.cfg.set("timeout", 60)
@@ -48,7 +54,7 @@ class Server(BaseApplication):
             self.cfg.set("logger_class", JsonLogger)
         # Multi-process metrics: files of an earlier run go; a dead worker's live gauges too.
         self.cfg.set("on_starting", lambda _arbiter: metrics.clear_multiprocess_dir())
-        self.cfg.set("child_exit", lambda _arbiter, worker: metrics.worker_exited(worker.pid))
+        self.cfg.set("child_exit", lambda _arbiter, worker: _exited(board, worker))
 
     def load(self):
         from loadzone import create_app
@@ -85,6 +91,16 @@ class Server(BaseApplication):
         gc.collect()
         gc.freeze()
         return app
+
+
+def _seat(board, arbiter, worker) -> None:
+    worker.board_slot = balance.claim_slot(board, arbiter.WORKERS.values())
+
+
+def _exited(board, worker) -> None:
+    metrics.worker_exited(worker.pid)
+    if board is not None and getattr(worker, "board_slot", None) is not None:
+        board.leave(worker.board_slot)
 
 
 def serve(host: str | None = None, port: int | None = None) -> None:
