@@ -9,7 +9,7 @@ from gunicorn.glogging import Logger
 
 from loadzone.config import load_settings
 from loadzone.core import logs
-from loadzone.web import balance, metrics
+from loadzone.web import balance, fairness, metrics
 
 
 class JsonLogger(Logger):
@@ -90,6 +90,8 @@ class Server(BaseApplication):
         # full passes, which walked all of it and added 100 ms to one request in fifty.
         gc.collect()
         gc.freeze()
+        if self.settings.worker == "gevent":
+            return fairness.take_turns(app)
         return app
 
 
