@@ -242,14 +242,15 @@ def _answer_first(ctx: Context, worker: str, sent: dict, answered: dict, last: d
 
 
 def run(ctx: Context) -> None:
+    has_gevent = importlib.util.find_spec("gevent") is not None
     shapes = [("gthread worker", {"worker": "gthread"})]
-    if importlib.util.find_spec("gevent"):
+    if has_gevent:
         shapes.append(("gevent worker", {"worker": "gevent"}))
     several = versus.server_shape()
     if several.get("redis_url"):
         shapes.append((versus.shape_label(several), several))
-    for label, shape in shapes:
-        name = "fanout-" + "-".join(shape.values()).replace("/", "").replace(":", "")
+    for index, (label, shape) in enumerate(shapes):
+        name = f"fanout-{index}"
         url = ctx.fresh("sqlite", name)
         server = Server(url, ctx.folder(name), threads=2600, admins=ADMIN, **shape)
         server.start()
@@ -264,5 +265,5 @@ def run(ctx: Context) -> None:
                 session.close()
         finally:
             server.stop()
-    if len(shapes) == 1 or shapes[1][0] != "gevent worker":
+    if not has_gevent:
         ctx.log("gevent is not installed: the gevent worker was not measured")
