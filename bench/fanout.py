@@ -246,7 +246,7 @@ def run(ctx: Context) -> None:
     shapes = [("gthread worker", {"worker": "gthread"})]
     if has_gevent:
         shapes.append(("gevent worker", {"worker": "gevent"}))
-    several = versus.server_shape()
+    several, _why = versus.server_shape()
     if several.get("redis_url"):
         shapes.append((versus.shape_label(several), several))
     for index, (label, shape) in enumerate(shapes):

@@ -39,14 +39,16 @@ def _redis_answers(url: str) -> bool:
         return False
 
 
-def server_shape() -> dict[str, str]:
-    """LoadZone settings for the side-by-side figures (see REDIS_URL above)."""
+def server_shape() -> tuple[dict[str, str], str]:
+    """LoadZone settings for the side-by-side figures (see REDIS_URL above), and why."""
     chosen = os.environ.get("LOADZONE_BENCH_SERVER")
     if chosen is not None:
-        return dict(item.split("=", 1) for item in chosen.split() if "=" in item)
+        shape = dict(item.split("=", 1) for item in chosen.split() if "=" in item)
+        return shape, "chosen with LOADZONE_BENCH_SERVER"
     if _redis_answers(REDIS_URL):
-        return {"workers": str(os.cpu_count() or 1), "redis_url": REDIS_URL}
-    return {}
+        shape = {"workers": str(os.cpu_count() or 1), "redis_url": REDIS_URL}
+        return shape, f"one per core, the README's setting for a machine with Redis at {REDIS_URL}"
+    return {}, f"the default: no Redis answered at {REDIS_URL}"
 
 
 def shape_label(shape: dict[str, str]) -> str:
@@ -246,23 +248,15 @@ def _ready(ctx: Context) -> bool:
         return False
     baseline.python()
     if ctx.versus_shape is None:
-        ctx.versus_shape = server_shape()
+        ctx.versus_shape, reason = server_shape()
         ctx.versus_label = shape_label(ctx.versus_shape)
         ctx.log(f"versus: LoadZone runs with {ctx.versus_label}")
         ctx.sections.add(
             "Side by side with the baseline",
-            f"LoadZone ran with {ctx.versus_label} ({_shape_reason(ctx.versus_shape)}); "
+            f"LoadZone ran with {ctx.versus_label} ({reason}); "
             "the baseline is one process, as it was written.",
         )
     return True
-
-
-def _shape_reason(shape: dict[str, str]) -> str:
-    if os.environ.get("LOADZONE_BENCH_SERVER") is not None:
-        return "chosen with LOADZONE_BENCH_SERVER"
-    if shape.get("redis_url"):
-        return f"one per core, the README's setting for a machine with Redis at {REDIS_URL}"
-    return f"the default: no Redis answered at {REDIS_URL}"
 
 
 def run_listing(ctx: Context) -> None:
