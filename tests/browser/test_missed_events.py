@@ -49,6 +49,9 @@ def test_sign_out_sends_the_other_instances_page_to_sign_in(browse, server_facto
     there.on("websocket", lambda ws: ws.on("close", lambda _: closed.append(time.monotonic())))
     there.goto(second.url + "/")  # ...on the other instance
     expect(there.locator("body")).to_have_attribute("data-live", "true")
+    # The board reads its state once the socket is up: signing out before those reads end
+    # would send the page away on their 401 instead of on the socket's close.
+    there.wait_for_load_state("networkidle")
     browse.allow(r"401|WebSocket|Failed to load resource")
 
     signed_out = time.monotonic()
