@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
+from loadzone.core import prebuilt
 from loadzone.errors import Conflict, Invalid
 from loadzone.extensions import db
 from loadzone.models import Booking, Group, User, Vm
@@ -43,11 +44,17 @@ def check_hours(hours: int, limit: int) -> None:
         raise Invalid(f"hours must be a whole number from 1 to {limit}.", "invalid_hours")
 
 
+_GROUP_LIMIT = (
+    select(Group.max_hours, Group.name)
+    .join(Vm, Vm.group_id == Group.id)
+    .where(Vm.id == bindparam("vm_id"))
+)
+_PERSON = select(User.email).where(User.email == bindparam("email")).with_for_update()
+
+
 def group_limit(vm_id: str) -> tuple[int | None, str | None]:
     """The `max_hours` of the VM's group and the group's name, when it sets one."""
-    row = db.session.execute(
-        select(Group.max_hours, Group.name).join(Vm, Vm.group_id == Group.id).where(Vm.id == vm_id)
-    ).first()
+    row = prebuilt.run(_GROUP_LIMIT, {"vm_id": vm_id}).first()
     return (row.max_hours, row.name) if row and row.max_hours else (None, None)
 
 
@@ -74,7 +81,7 @@ def check_start(start: datetime, now: datetime, rules: Rules) -> None:
 
 def lock_person(email: str) -> None:
     """Serialise one person's bookings so two parallel ones cannot both pass a quota."""
-    db.session.execute(select(User.email).where(User.email == email).with_for_update())
+    prebuilt.run(_PERSON, {"email": email})
 
 
 def check_active_limit(email: str, rules: Rules, adding: int = 1) -> None:

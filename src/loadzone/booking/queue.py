@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import func, select, text, update
 
 from loadzone.booking import policies, pools, slots
-from loadzone.core import facts
+from loadzone.core import facts, prebuilt
 from loadzone.core.facts import (
     BookingStarted,
     ExpiryWarned,
@@ -124,21 +124,25 @@ def _expire(request: QueueRequest, now) -> None:
     slots.tell(QueueChanged(request.id, now, "expired"))
 
 
+# Built once (core/prebuilt.py): every release settles the queue.
+_HELD = select(Vm.id, Vm.held_for).where(Vm.held_for.is_not(None))
+_HELD_SKIP_LOCKED = _HELD.with_for_update(skip_locked=True)
+_WAITING = (
+    select(QueueRequest)
+    .where(QueueRequest.state == "waiting")
+    .order_by(QueueRequest.created_at, QueueRequest.id)
+)
+
+
 def settle(now: datetime, rules: policies.Rules) -> None:
     """Grant or hold free VMs for waiting requests, oldest first."""
     serialize()
-    held_now = select(Vm.id, Vm.held_for).where(Vm.held_for.is_not(None))
-    if db.engine.dialect.name == "postgresql":
-        # Never wait on a VM another transaction is changing: it settles again after it.
-        held_now = held_now.with_for_update(skip_locked=True)
-    old = dict(db.session.execute(held_now).all())
+    # Never wait on a VM another transaction is changing (PostgreSQL): it settles again after.
+    held_now = _HELD_SKIP_LOCKED if db.engine.dialect.name == "postgresql" else _HELD
+    old = dict(prebuilt.run(held_now).all())
     if old:
         db.session.execute(update(Vm).where(Vm.id.in_(list(old))).values(held_for=None))
-    waiting = db.session.scalars(
-        select(QueueRequest)
-        .where(QueueRequest.state == "waiting")
-        .order_by(QueueRequest.created_at, QueueRequest.id)
-    ).all()
+    waiting = db.session.scalars(_WAITING).all()
     taken: set[str] = set()
     held: dict[str, int] = {}
     for request in waiting:

@@ -9,22 +9,34 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from loadzone.booking.policies import HOUR, Rules
-from loadzone.core import events, facts, trace
+from loadzone.core import events, facts, prebuilt, trace
 from loadzone.core.timeutil import isoformat
 from loadzone.errors import Conflict
 from loadzone.extensions import db
 from loadzone.models import HOLDING, Booking, HistoryEntry
 
+# Built once (core/prebuilt.py): these run on every booking and release.
+_ACTIVE = select(Booking).where(Booking.vm_id == bindparam("vm_id"), Booking.state == "active")
+_NEXT = (
+    select(Booking)
+    .where(
+        Booking.vm_id == bindparam("vm_id"),
+        Booking.state == "reserved",
+        Booking.end > bindparam("after"),
+    )
+    .order_by(Booking.start)
+    .limit(1)
+)
+_NEXT_OTHER = _NEXT.where(Booking.id != bindparam("ignore"))
+
 
 def active_booking(vm_id: str) -> Booking | None:
     """The VM's current booking, if any."""
-    return db.session.scalar(
-        select(Booking).where(Booking.vm_id == vm_id, Booking.state == "active")
-    )
+    return db.session.scalar(_ACTIVE, {"vm_id": vm_id})
 
 
 def get(booking_id: int, *, lock: bool = False) -> Booking | None:
@@ -49,12 +61,9 @@ def clash(vm_id: str, start: datetime, end: datetime, ignore: int | None = None)
 
 def next_reservation(vm_id: str, after: datetime, ignore: int | None = None) -> Booking | None:
     """The VM's earliest reservation that has not ended by `after`."""
-    query = select(Booking).where(
-        Booking.vm_id == vm_id, Booking.state == "reserved", Booking.end > after
-    )
-    if ignore is not None:
-        query = query.where(Booking.id != ignore)
-    return db.session.scalar(query.order_by(Booking.start).limit(1))
+    if ignore is None:
+        return db.session.scalar(_NEXT, {"vm_id": vm_id, "after": after})
+    return db.session.scalar(_NEXT_OTHER, {"vm_id": vm_id, "after": after, "ignore": ignore})
 
 
 def whole_hours(span: timedelta) -> int:
@@ -113,24 +122,26 @@ def add(vm_id: str, owner: str, start: datetime, end: datetime, state: str, now,
     return booking
 
 
+_AUDIT = insert(HistoryEntry.__table__)
+
+
 def audit(booking: Booking, action: str, actor: str | None, now, end=None, reason=None) -> None:
     """Append one audit record linked to its booking (a Core insert: it is on every path)."""
     # Reservations and cancellations carry the reserved slot; the rest when they happened.
     start = booking.start if action in ("reserve", "cancel") else now
-    db.session.execute(
-        insert(HistoryEntry).values(
-            at=now,
-            action=action,
-            reason=reason,
-            vm_id=booking.vm_id,
-            user=booking.owner,
-            actor=actor,
-            start=start,
-            end=end,
-            booking_id=booking.id,
-            request_id=trace.request_id(),
-        )
+    values = dict(
+        at=now,
+        action=action,
+        reason=reason,
+        vm_id=booking.vm_id,
+        user=booking.owner,
+        actor=actor,
+        start=start,
+        end=end,
+        booking_id=booking.id,
+        request_id=trace.request_id(),
     )
+    prebuilt.run(_AUDIT, values)
 
 
 def tell(fact) -> None:

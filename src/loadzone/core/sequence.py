@@ -17,9 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from flask import g, has_request_context
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from loadzone.core import prebuilt
 from loadzone.models import EventCounter
 
 _ROW = EventCounter.id == 1
@@ -39,12 +40,20 @@ def _ensure_row(session) -> None:
     session.execute(insert.on_conflict_do_nothing())
 
 
+_COUNTER = EventCounter.__table__
+_LOCK = select(_COUNTER.c.seq, _COUNTER.c.public_seq).where(_COUNTER.c.id == 1).with_for_update()
+_MOVE = (
+    update(_COUNTER)
+    .where(_COUNTER.c.id == 1)
+    .values(seq=bindparam("new_seq"), public_seq=bindparam("new_public"))
+)
+
+
 def _locked(session) -> tuple[int, int]:
-    query = select(EventCounter.seq, EventCounter.public_seq).where(_ROW).with_for_update()
-    row = session.execute(query).one_or_none()
+    row = prebuilt.run(_LOCK).one_or_none()
     if row is None:
         _ensure_row(session)
-        row = session.execute(query).one()
+        row = prebuilt.run(_LOCK).one()
     return row.seq, row.public_seq
 
 
@@ -57,7 +66,7 @@ def stamp(session, pending: list) -> list:
         stamped.append(replace(event, seq=seq, prev=public))
         if event.to is None:
             public = seq
-    session.execute(update(EventCounter).where(_ROW).values(seq=seq, public_seq=public))
+    prebuilt.run(_MOVE, {"new_seq": seq, "new_public": public})
     return stamped
 
 

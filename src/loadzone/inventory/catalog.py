@@ -6,10 +6,10 @@ import re
 from collections import namedtuple
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from loadzone.core import events, facts
+from loadzone.core import events, facts, prebuilt
 from loadzone.errors import Conflict, Invalid, NotFound
 from loadzone.extensions import db
 from loadzone.identity.permissions import Actor, require_manage
@@ -78,11 +78,12 @@ def ensure_user(email: str, now: datetime) -> User:
     return user
 
 
+_VM = select(Vm).where(Vm.id == bindparam("vm_id"))
+_VM_LOCKED = _VM.with_for_update()
+
+
 def get_vm(vm_id: str, *, lock: bool = False) -> Vm:
-    query = select(Vm).where(Vm.id == vm_id)
-    if lock:
-        query = query.with_for_update()
-    vm = db.session.scalar(query)
+    vm = db.session.scalar(_VM_LOCKED if lock else _VM, {"vm_id": vm_id})
     if vm is None:
         raise NotFound(f"There is no VM {vm_id!r}.", "vm_not_found")
     return vm
@@ -103,14 +104,24 @@ def fresh_vm(vm_id: str) -> Vm:
     return vm
 
 
-def upcoming(vm_ids: list[str] | None = None) -> dict[str, Booking]:
-    """Each VM's earliest reservation (of the given VMs, or of every VM)."""
-    query = select(Booking).where(Booking.state == "reserved")
-    if vm_ids is not None:
-        query = query.where(Booking.vm_id.in_(vm_ids))
-    found: dict[str, Booking] = {}
-    for booking in db.session.scalars(query.order_by(Booking.start)):
-        found.setdefault(booking.vm_id, booking)
+# Each VM's reservations, soonest first: what a VM object shows of its next one.
+_RESERVED = (
+    select(Booking.id, Booking.vm_id, Booking.owner, Booking.start)
+    .where(Booking.state == "reserved")
+    .order_by(Booking.start)
+)
+_RESERVED_OF = _RESERVED.where(Booking.vm_id.in_(prebuilt.ids()))
+_DESCRIBED = select(*LISTED).outerjoin(*_ACTIVE_JOIN).where(Vm.id.in_(prebuilt.ids()))
+
+
+def upcoming(vm_ids: list[str] | None = None) -> dict:
+    """Each VM's earliest reservation (id, vm_id, owner, start), of the given VMs or of all."""
+    rows = (
+        prebuilt.run(_RESERVED) if vm_ids is None else prebuilt.run(_RESERVED_OF, {"ids": vm_ids})
+    )
+    found: dict = {}
+    for row in rows:
+        found.setdefault(row.vm_id, row)
     return found
 
 
@@ -121,8 +132,7 @@ def describe(vm: Vm) -> dict:
 
 def describe_many(vm_ids: list[str]) -> list[dict]:
     """The given VMs (that exist) as the API shows them, in two queries."""
-    query = select(*LISTED).outerjoin(*_ACTIVE_JOIN).where(Vm.id.in_(vm_ids))
-    rows = {row.id: VmRow._make(row) for row in db.session.execute(query)}
+    rows = {row.id: VmRow._make(row) for row in prebuilt.run(_DESCRIBED, {"ids": vm_ids})}
     following = upcoming(list(rows))
     tags = vm_labels.of(list(rows))
     return [

@@ -6,6 +6,7 @@ import re
 
 from sqlalchemy import and_, delete, exists, insert, select
 
+from loadzone.core import prebuilt
 from loadzone.errors import Invalid
 from loadzone.extensions import db
 from loadzone.models import Vm, VmLabel
@@ -72,13 +73,15 @@ def store(vm_id: str, labels: dict[str, str]) -> None:
         db.session.execute(insert(VmLabel), rows)
 
 
+_ALL = select(VmLabel.vm_id, VmLabel.key, VmLabel.value).order_by(VmLabel.vm_id, VmLabel.key)
+_OF = _ALL.where(VmLabel.vm_id.in_(prebuilt.ids()))
+
+
 def of(vm_ids: list[str] | None = None) -> dict[str, dict[str, str]]:
     """The labels of the given VMs (or of every VM), by VM id."""
-    query = select(VmLabel.vm_id, VmLabel.key, VmLabel.value)
-    if vm_ids is not None:
-        query = query.where(VmLabel.vm_id.in_(vm_ids))
+    rows = prebuilt.run(_ALL) if vm_ids is None else prebuilt.run(_OF, {"ids": vm_ids})
     found: dict[str, dict[str, str]] = {}
-    for vm_id, key, value in db.session.execute(query.order_by(VmLabel.vm_id, VmLabel.key)):
+    for vm_id, key, value in rows:
         found.setdefault(vm_id, {})[key] = value
     return found
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from loadzone.booking import extend
-from loadzone.core import facts
+from loadzone.core import facts, prebuilt
 from loadzone.core.timeutil import isoformat
 from loadzone.extensions import db
 from loadzone.models import Booking, Group, QueueRequest, Vm
@@ -26,11 +26,14 @@ def _hours(span: timedelta) -> str:
     return f"{hours:.0f}" if hours == int(hours) else f"{hours:.1f}"
 
 
+_GROUP_NAME = (
+    select(Group.name).join(Vm, Vm.group_id == Group.id).where(Vm.id == bindparam("vm_id"))
+)
+
+
 def _about(b, *, ends: bool = True) -> dict:
     """Who and what a booking notification is about, so that it reads alone in a chat."""
-    group = db.session.scalar(
-        select(Group.name).join(Vm, Vm.group_id == Group.id).where(Vm.id == b.vm_id)
-    )
+    group = prebuilt.run(_GROUP_NAME, {"vm_id": b.vm_id}).scalar()
     return dict(vm_id=b.vm_id, owner=b.owner, expires_at=b.end if ends else None, group_name=group)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from loadzone.booking import queue_view
-from loadzone.core import events, facts
+from loadzone.core import events, facts, prebuilt
 from loadzone.core.timeutil import utcnow
 from loadzone.extensions import db
 from loadzone.inventory import catalog
@@ -18,6 +18,8 @@ from loadzone.serialize import booking_dict, group_dict
 
 CHUNK = 500
 _SENT = "loadzone.vms_sent"
+# Read as the transaction leaves them: plain rows, never an ORM object a use case still holds.
+_BOOKINGS = select(*Booking.__table__.columns).where(Booking.id.in_(prebuilt.ids()))
 
 
 def _touched(recorded: list) -> tuple[dict, dict, dict]:
@@ -74,12 +76,7 @@ def translate(session, recorded: list) -> None:
     for vm_id in removed:
         events.queue(session, events.Event("vm_deleted", {"id": vm_id}))
     if bookings:
-        rows = session.scalars(
-            select(Booking)
-            .where(Booking.id.in_(list(bookings)))
-            .execution_options(populate_existing=True)
-        )
-        by_id = {row.id: row for row in rows}
+        by_id = {row.id: row for row in prebuilt.run(_BOOKINGS, {"ids": list(bookings)})}
         for booking_id in bookings:
             if booking_id in by_id:
                 data = booking_dict(by_id[booking_id])
