@@ -160,8 +160,10 @@ def test_a_killed_leader_is_replaced_and_its_work_goes_on(server_factory):
     # gunicorn replaces the dead worker; the newcomer follows, it does not lead.
     wait_until(lambda: len(workers(server)) == 2 and first not in workers(server))
     newcomer = next(pid for pid in workers(server) if pid != survivor)
+    # It starts as the others did, and takes no connection until it has (web/balance.py).
+    wait_until(lambda: server.log.read_text().count("ready after") >= 3)
     owner = pinned_to(server, alice_token, newcomer)
-    wait_until(lambda: owner.call("GET", "/healthz")[0] == 200)  # it starts as the others did
+    assert owner.call("GET", "/healthz")[0] == 200
     end = expire_soon(pinned_to(server, admin_token, newcomer), owner, "vm-1", 2)
     status, vm = wait_until(lambda: _released(admin, "vm-1"), 15)
     assert status == 200 and vm["booked_by"] is None
