@@ -116,17 +116,12 @@ def _note(error: BaseException | None) -> None:
 def transaction() -> Iterator:
     """One use case, one commit: write lock taken at the start, rollback on any error."""
     session = db.session()
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    if session.in_transaction() and sqlite:
-        # Only reads (who is asking) can have happened before a use case starts; SQLite
-        # cannot turn their transaction into the writer's. PostgreSQL's read committed
-        # statements see every commit anyway, so the use case goes on in it (two round
-        # trips fewer).
+    if session.in_transaction():
+        # Only reads (who is asking) can have happened before a use case starts.
         session.commit()
     with _writers_queue(session):
         try:
-            if sqlite:
-                session.connection(execution_options={_IMMEDIATE: True})
+            session.connection(execution_options={_IMMEDIATE: True})
             yield session
             events.prepare(session)
             session.commit()

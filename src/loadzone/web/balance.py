@@ -15,9 +15,9 @@ import select
 import time
 
 from flask import Flask
-from gunicorn.workers.gthread import ThreadWorker
 
 from loadzone.web import startup
+from loadzone.web.keepalive import KeepAliveWorker
 
 # A worker posts at least once a second (its event loop wakes that often); one silent for
 # longer is dead or stuck, and nobody waits for it to accept.
@@ -64,7 +64,7 @@ def claim_slot(board: Board, live_workers) -> int | None:
     return free[0]
 
 
-class BalancedWorker(ThreadWorker):
+class BalancedWorker(KeepAliveWorker):
     """gunicorn's threaded worker that accepts only while it holds no more than a sibling."""
 
     board: Board | None = None  # set in the arbiter before the first fork

@@ -36,6 +36,8 @@ class Server(BaseApplication):
         # gthread (default): one thread per open WebSocket. gevent: one greenlet each
         # (needs the `gevent` extra); see docs/performance.md for the comparison.
         self.cfg.set("worker_class", s.worker)
+        if s.worker == "gthread":  # a busy connection keeps its thread (web/keepalive.py)
+            self.cfg.set("worker_class", "loadzone.web.keepalive.KeepAliveWorker")
         board = None
         if s.workers > 1 and s.worker == "gthread":
             # Connections spread evenly over the workers (web/balance.py).
