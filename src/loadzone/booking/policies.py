@@ -10,7 +10,8 @@ from sqlalchemy import bindparam, func, select
 from loadzone.core import prebuilt
 from loadzone.errors import Conflict, Invalid
 from loadzone.extensions import db
-from loadzone.models import Booking, Group, User, Vm
+from loadzone.inventory import catalog
+from loadzone.models import Booking, User
 
 WEEK = timedelta(days=7)
 HOUR = timedelta(hours=1)
@@ -44,17 +45,12 @@ def check_hours(hours: int, limit: int) -> None:
         raise Invalid(f"hours must be a whole number from 1 to {limit}.", "invalid_hours")
 
 
-_GROUP_LIMIT = (
-    select(Group.max_hours, Group.name)
-    .join(Vm, Vm.group_id == Group.id)
-    .where(Vm.id == bindparam("vm_id"))
-)
 _PERSON = select(User.email).where(User.email == bindparam("email")).with_for_update()
 
 
 def group_limit(vm_id: str) -> tuple[int | None, str | None]:
     """The `max_hours` of the VM's group and the group's name, when it sets one."""
-    row = prebuilt.run(_GROUP_LIMIT, {"vm_id": vm_id}).first()
+    row = catalog.group_of(vm_id)
     return (row.max_hours, row.name) if row and row.max_hours else (None, None)
 
 

@@ -1,10 +1,10 @@
-"""Statements on the write path, built once and run on the transaction's own connection.
+"""Statements on the busiest paths, built once and run on the transaction's own connection.
 
 Every booking runs about fifteen statements. Building one with the ORM and sending it
 through the session costs SQLAlchemy 0.1-0.25 ms of CPU, several times what SQLite spends
 answering it; a Core statement built once at import and run on the connection costs about
 0.06 ms. Under SQLite's single write lock that time is also time other writers wait
-(docs/performance.md, "Statements built once").
+(docs/performance.md, "Statements built once on the write path").
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from sqlalchemy.engine import CursorResult
 from loadzone.extensions import db
 
 
-def ids(name: str = "ids"):
-    """A list parameter for `column.in_(...)`, expanded when the statement runs."""
-    return bindparam(name, expanding=True)
+def ids():
+    """The list parameter `ids` for `column.in_(...)`, expanded when the statement runs."""
+    return bindparam("ids", expanding=True)
 
 
 def run(statement, params: dict | list | None = None) -> CursorResult:

@@ -40,11 +40,10 @@ def _ensure_row(session) -> None:
     session.execute(insert.on_conflict_do_nothing())
 
 
-_COUNTER = EventCounter.__table__
-_LOCK = select(_COUNTER.c.seq, _COUNTER.c.public_seq).where(_COUNTER.c.id == 1).with_for_update()
+_LOCK = select(EventCounter.seq, EventCounter.public_seq).where(_ROW).with_for_update()
 _MOVE = (
-    update(_COUNTER)
-    .where(_COUNTER.c.id == 1)
+    update(EventCounter.__table__)
+    .where(_ROW)
     .values(seq=bindparam("new_seq"), public_seq=bindparam("new_public"))
 )
 

@@ -80,6 +80,11 @@ def ensure_user(email: str, now: datetime) -> User:
 
 _VM = select(Vm).where(Vm.id == bindparam("vm_id"))
 _VM_LOCKED = _VM.with_for_update()
+_GROUP_OF = (
+    select(Group.max_hours, Group.name)
+    .join(Vm, Vm.group_id == Group.id)
+    .where(Vm.id == bindparam("vm_id"))
+)
 
 
 def get_vm(vm_id: str, *, lock: bool = False) -> Vm:
@@ -94,6 +99,11 @@ def get_group(group_id: int) -> Group:
     if group is None:
         raise NotFound(f"There is no group {group_id}.", "group_not_found")
     return group
+
+
+def group_of(vm_id: str):
+    """The `max_hours` and `name` of the VM's group; None for a VM in no group."""
+    return prebuilt.run(_GROUP_OF, {"vm_id": vm_id}).first()
 
 
 def fresh_vm(vm_id: str) -> Vm:
@@ -131,7 +141,7 @@ def describe(vm: Vm) -> dict:
 
 
 def describe_many(vm_ids: list[str]) -> list[dict]:
-    """The given VMs (that exist) as the API shows them, in two queries."""
+    """The given VMs (that exist) as the API shows them, in three queries."""
     rows = {row.id: VmRow._make(row) for row in prebuilt.run(_DESCRIBED, {"ids": vm_ids})}
     following = upcoming(list(rows))
     tags = vm_labels.of(list(rows))

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, select
 
 from loadzone.booking import extend
-from loadzone.core import facts, prebuilt
+from loadzone.core import facts
 from loadzone.core.timeutil import isoformat
 from loadzone.extensions import db
-from loadzone.models import Booking, Group, QueueRequest, Vm
+from loadzone.inventory import catalog
+from loadzone.models import Booking, QueueRequest
 from loadzone.notifications import notify
 
 WHY_CANCELLED = {
@@ -26,15 +26,15 @@ def _hours(span: timedelta) -> str:
     return f"{hours:.0f}" if hours == int(hours) else f"{hours:.1f}"
 
 
-_GROUP_NAME = (
-    select(Group.name).join(Vm, Vm.group_id == Group.id).where(Vm.id == bindparam("vm_id"))
-)
-
-
 def _about(b, *, ends: bool = True) -> dict:
     """Who and what a booking notification is about, so that it reads alone in a chat."""
-    group = prebuilt.run(_GROUP_NAME, {"vm_id": b.vm_id}).scalar()
-    return dict(vm_id=b.vm_id, owner=b.owner, expires_at=b.end if ends else None, group_name=group)
+    group = catalog.group_of(b.vm_id)
+    return dict(
+        vm_id=b.vm_id,
+        owner=b.owner,
+        expires_at=b.end if ends else None,
+        group_name=group.name if group else None,
+    )
 
 
 def _booking(fact: facts.BookingFact) -> None:

@@ -20,7 +20,11 @@ NEXT_REQUEST_MS = 20
 
 
 class KeepAliveWorker(ThreadWorker):
+    """gthread, but the answering thread also serves the connection's next request."""
+
     def handle(self, conn):
+        # True: keep the connection. False closes it; gunicorn's own _DEFER (no request
+        # arrived yet) sends it to the event loop.
         keep = super().handle(conn)
         while keep is True and self.alive and next_request_soon(conn):
             keep = super().handle(conn)

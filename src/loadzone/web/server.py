@@ -33,11 +33,11 @@ class Server(BaseApplication):
         s = self.settings
         self.cfg.set("bind", [f"[{s.host}]:{s.port}" if ":" in s.host else f"{s.host}:{s.port}"])
         self.cfg.set("workers", s.workers)
-        # gthread (default): one thread per open WebSocket. gevent: one greenlet each
-        # (needs the `gevent` extra); see docs/performance.md for the comparison.
-        self.cfg.set("worker_class", s.worker)
-        if s.worker == "gthread":  # a busy connection keeps its thread (web/keepalive.py)
-            self.cfg.set("worker_class", "loadzone.web.keepalive.KeepAliveWorker")
+        # gthread (default): one thread per open WebSocket, and a busy keep-alive connection
+        # keeps its thread (web/keepalive.py). gevent: one greenlet each (needs the `gevent`
+        # extra); see docs/performance.md for the comparison.
+        gthread = "loadzone.web.keepalive.KeepAliveWorker"
+        self.cfg.set("worker_class", gthread if s.worker == "gthread" else s.worker)
         board = None
         if s.workers > 1 and s.worker == "gthread":
             # Connections spread evenly over the workers (web/balance.py).
